@@ -1,0 +1,7 @@
+"""IEC 60870-5-102 as profiled by REE (Spanish utility meters)."""
+
+from .client import Iec102Client, MeterSnapshot
+from .link import FrameLog, LoggedFrame
+from .session import MeterAddress
+
+__all__ = ["FrameLog", "Iec102Client", "LoggedFrame", "MeterAddress", "MeterSnapshot"]

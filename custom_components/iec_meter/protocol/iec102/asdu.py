@@ -1,0 +1,411 @@
+"""ASDUs of the REE profile: the header, the requests we send and the answers we read.
+
+Each layout has an encoder and a decoder so the simulator speaks exactly what the
+client reads, and tests can round-trip every layout. Decoders raise
+:class:`ProtocolError` (never IndexError or struct.error) on short or odd bodies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+import logging
+import struct
+
+from ..errors import ProtocolError
+from ..reading import MeterIdentity, MeterReading
+from .constants import (
+    ASDU_HEADER_LENGTH,
+    COT_CAUSE_MASK,
+    COT_NEGATIVE,
+    COT_TEST,
+    CURRENT_LENGTH,
+    CURRENT_SCALE,
+    ENERGY_INVALID_BIT,
+    ENERGY_REGISTER_COUNT,
+    ENERGY_SUSPECT_BITS,
+    ENERGY_VALUE_MASK,
+    IDENTITY_LENGTH,
+    INSTANT_OBJECT_LENGTH,
+    PASSWORD_MAX,
+    PHASE_BLOCK_COUNT,
+    PHASE_BLOCK_LENGTH,
+    POINT_ADDRESS_MAX,
+    POWER_ACTIVE_MASK,
+    POWER_BLOCK_COUNT,
+    POWER_BLOCK_LENGTH,
+    POWER_EXPORT_BIT,
+    POWER_FACTOR_MASK,
+    POWER_FACTOR_SCALE,
+    POWER_FACTOR_SHIFT,
+    POWER_INVALID_BIT,
+    POWER_REACTIVE_MASK,
+    POWER_REACTIVE_NEGATIVE_BIT,
+    POWER_REACTIVE_SHIFT,
+    RECORD_ADDRESS_NONE,
+    TIME_A_CENTURY,
+    TIME_A_LENGTH,
+    TIME_B_LENGTH,
+    VOLTAGE_INVALID_BIT,
+    VOLTAGE_SCALE,
+    VOLTAGE_VALUE_MASK,
+    VSQ_COUNT_MASK,
+    Cause,
+    InstantObject,
+    TypeId,
+)
+from .timecodec import decode_time_a, decode_time_b, encode_time_a, encode_time_b
+
+_LOGGER = logging.getLogger(__name__)
+_NIBBLE = 4
+_LOW_NIBBLE = 0x0F
+
+
+@dataclass(frozen=True, slots=True)
+class Asdu:
+    """Application service data unit: header fields plus the raw object bytes."""
+
+    type_id: int
+    cause: int
+    point_address: int
+    record_address: int = RECORD_ADDRESS_NONE
+    count: int = 0
+    body: bytes = b""
+    negative: bool = False
+    test: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse header values that do not fit their bytes."""
+        if not 0 <= self.point_address <= POINT_ADDRESS_MAX:
+            raise ValueError(f"point address out of range: {self.point_address}")
+        if not 0 <= self.count <= VSQ_COUNT_MASK:
+            raise ValueError(f"object count out of range: {self.count}")
+
+    def encode(self) -> bytes:
+        """Bytes of the ASDU inside a variable frame."""
+        cot = self.cause | (COT_NEGATIVE if self.negative else 0) | (COT_TEST if self.test else 0)
+        return (
+            bytes((self.type_id, self.count, cot))
+            + struct.pack("<HB", self.point_address, self.record_address)
+            + self.body
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Asdu:
+        """Split an ASDU into header and body."""
+        if len(data) < ASDU_HEADER_LENGTH:
+            raise ProtocolError(f"ASDU of {len(data)} bytes is shorter than its header")
+        point, record = struct.unpack_from("<HB", data, 3)
+        return cls(
+            type_id=data[0],
+            count=data[1] & VSQ_COUNT_MASK,
+            cause=data[2] & COT_CAUSE_MASK,
+            negative=bool(data[2] & COT_NEGATIVE),
+            test=bool(data[2] & COT_TEST),
+            point_address=point,
+            record_address=record,
+            body=bytes(data[ASDU_HEADER_LENGTH:]),
+        )
+
+    def describe(self) -> str:
+        """Short text for logs and errors."""
+        try:
+            name = TypeId(self.type_id).name
+        except ValueError:
+            name = str(self.type_id)
+        try:
+            cause = Cause(self.cause).name
+        except ValueError:
+            cause = str(self.cause)
+        sign = " negative" if self.negative else ""
+        return f"{name} cause {cause}{sign}"
+
+
+# --- Requests ------------------------------------------------------------------------
+def login_request(point_address: int, password: int) -> Asdu:
+    """C_AC_NA_2: open the session with the read password (4 bytes little-endian)."""
+    if not 0 <= password <= PASSWORD_MAX:
+        raise ValueError("password must fit in 32 bits")
+    return Asdu(
+        TypeId.C_AC_NA_2,
+        Cause.ACTIVATION,
+        point_address,
+        count=1,
+        body=struct.pack("<I", password),
+    )
+
+
+def logout_request(point_address: int) -> Asdu:
+    """C_FS_NA_2: finish the session."""
+    return Asdu(TypeId.C_FS_NA_2, Cause.ACTIVATION, point_address)
+
+
+def identity_request(point_address: int) -> Asdu:
+    """C_RD_NA_2: read manufacturer and equipment id."""
+    return Asdu(TypeId.C_RD_NA_2, Cause.REQUEST, point_address)
+
+
+def clock_request(point_address: int) -> Asdu:
+    """C_TI_NA_2: read the meter's clock."""
+    return Asdu(TypeId.C_TI_NA_2, Cause.REQUEST, point_address)
+
+
+ALL_INSTANT_OBJECTS: tuple[InstantObject, ...] = tuple(InstantObject)
+
+
+def instantaneous_request(
+    point_address: int, objects: tuple[InstantObject, ...] = ALL_INSTANT_OBJECTS
+) -> Asdu:
+    """P_IN_VA_2: read instantaneous values (energy totals, powers, voltages/currents)."""
+    return Asdu(
+        TypeId.P_IN_VA_2,
+        Cause.REQUEST,
+        point_address,
+        count=len(objects),
+        body=bytes(objects),
+    )
+
+
+def password_of(asdu: Asdu) -> int | None:
+    """The password in a login ASDU (to mask it in logs), if it carries one."""
+    if asdu.type_id == TypeId.C_AC_NA_2 and len(asdu.body) >= struct.calcsize("<I"):
+        value: int = struct.unpack_from("<I", asdu.body)[0]
+        return value
+    return None
+
+
+def requested_objects(asdu: Asdu) -> tuple[int, ...]:
+    """Object ids listed in a P_IN_VA_2 request."""
+    return tuple(asdu.body[: asdu.count])
+
+
+# --- Identity (P_MP_NA_2) --------------------------------------------------------------
+def encode_identity(identity: MeterIdentity) -> bytes:
+    """Body of P_MP_NA_2."""
+    date = (identity.standard_year - TIME_A_CENTURY) << _NIBBLE | identity.standard_month
+    return struct.pack("<BBI", date, identity.manufacturer_code, identity.serial_number)
+
+
+def decode_identity(asdu: Asdu) -> MeterIdentity:
+    """Manufacturer code, equipment serial and standard date."""
+    if len(asdu.body) < IDENTITY_LENGTH:
+        raise ProtocolError(f"identity body of {len(asdu.body)} bytes, expected {IDENTITY_LENGTH}")
+    date, manufacturer, serial = struct.unpack_from("<BBI", asdu.body)
+    return MeterIdentity(
+        manufacturer_code=manufacturer,
+        serial_number=serial,
+        standard_month=date & _LOW_NIBBLE,
+        standard_year=TIME_A_CENTURY + (date >> _NIBBLE),
+    )
+
+
+# --- Clock (M_TI_TA_2) -----------------------------------------------------------------
+def encode_clock(when: datetime, tz: tzinfo) -> bytes:
+    """Body of M_TI_TA_2."""
+    return encode_time_b(when, tz)
+
+
+def decode_clock(asdu: Asdu, tz: tzinfo) -> datetime | None:
+    """The meter's clock; None if the meter flags it invalid."""
+    if len(asdu.body) < TIME_B_LENGTH:
+        raise ProtocolError(f"clock body of {len(asdu.body)} bytes, expected {TIME_B_LENGTH}")
+    return decode_time_b(asdu.body[:TIME_B_LENGTH], tz)
+
+
+# --- Instantaneous values (R_IN_VA_2) -----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PowerBlock:
+    """One block of object 193 as the meter sends it: magnitudes plus direction bits."""
+
+    active: int
+    reactive: int
+    power_factor_milli: int
+    exporting: bool = False
+    reactive_negative: bool = False
+    invalid: bool = False
+
+    def encode(self) -> bytes:
+        """Eight bytes, little-endian."""
+        word = (
+            (self.active & POWER_ACTIVE_MASK)
+            | (self.reactive & POWER_REACTIVE_MASK) << POWER_REACTIVE_SHIFT
+            | (self.power_factor_milli & POWER_FACTOR_MASK) << POWER_FACTOR_SHIFT
+            | (POWER_EXPORT_BIT if self.exporting else 0)
+            | (POWER_REACTIVE_NEGATIVE_BIT if self.reactive_negative else 0)
+            | (POWER_INVALID_BIT if self.invalid else 0)
+        )
+        return struct.pack("<Q", word)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> PowerBlock:
+        """Read one 8-byte block."""
+        (word,) = struct.unpack("<Q", raw)
+        return cls(
+            active=word & POWER_ACTIVE_MASK,
+            reactive=(word >> POWER_REACTIVE_SHIFT) & POWER_REACTIVE_MASK,
+            power_factor_milli=(word >> POWER_FACTOR_SHIFT) & POWER_FACTOR_MASK,
+            exporting=bool(word & POWER_EXPORT_BIT),
+            reactive_negative=bool(word & POWER_REACTIVE_NEGATIVE_BIT),
+            invalid=bool(word & POWER_INVALID_BIT),
+        )
+
+    def signed_active(self) -> float | None:
+        """Active power in kW, negative when exporting."""
+        if self.invalid:
+            return None
+        return float(-self.active if self.exporting else self.active)
+
+    def signed_reactive(self) -> float | None:
+        """Reactive power in kvar, negative in Q3/Q4."""
+        if self.invalid:
+            return None
+        return float(-self.reactive if self.reactive_negative else self.reactive)
+
+    def power_factor(self) -> float | None:
+        """Power factor 0-1."""
+        if self.invalid:
+            return None
+        return self.power_factor_milli / POWER_FACTOR_SCALE
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseBlock:
+    """One block of object 194: current in 0.1 A and voltage in 0.1 V."""
+
+    current_deciamps: int
+    voltage_decivolts: int
+    invalid: bool = False
+
+    def encode(self) -> bytes:
+        """Seven bytes: uint24 current, uint32 voltage word."""
+        word = (self.voltage_decivolts & VOLTAGE_VALUE_MASK) | (
+            VOLTAGE_INVALID_BIT if self.invalid else 0
+        )
+        return self.current_deciamps.to_bytes(CURRENT_LENGTH, "little") + struct.pack("<I", word)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> PhaseBlock:
+        """Read one 7-byte block."""
+        (word,) = struct.unpack_from("<I", raw, CURRENT_LENGTH)
+        return cls(
+            current_deciamps=int.from_bytes(raw[:CURRENT_LENGTH], "little"),
+            voltage_decivolts=word & VOLTAGE_VALUE_MASK,
+            invalid=bool(word & VOLTAGE_INVALID_BIT),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InstantValues:
+    """Objects 192/193/194 as decoded; a missing object is None."""
+
+    #: A+, A-, R1..R4 in kWh / kvarh; None for a register flagged invalid.
+    energy: tuple[int | None, ...] | None = None
+    #: Total, L1, L2, L3.
+    powers: tuple[PowerBlock, ...] | None = None
+    #: L1, L2, L3.
+    phases: tuple[PhaseBlock, ...] | None = None
+    timestamp: datetime | None = None
+
+    def to_reading(self) -> MeterReading:
+        """Map the raw objects onto the 24 signals."""
+        values: dict[str, float | None] = {}
+        if self.energy is not None:
+            keys = (
+                "active_energy_import",
+                "active_energy_export",
+                "reactive_energy_q1",
+                "reactive_energy_q2",
+                "reactive_energy_q3",
+                "reactive_energy_q4",
+            )
+            for key, register in zip(keys, self.energy, strict=True):
+                values[key] = None if register is None else float(register)
+        if self.powers is not None:
+            for suffix, power in zip(("", "_l1", "_l2", "_l3"), self.powers, strict=True):
+                values[f"active_power{suffix}"] = power.signed_active()
+                values[f"reactive_power{suffix}"] = power.signed_reactive()
+                values[f"power_factor{suffix}"] = power.power_factor()
+        if self.phases is not None:
+            for number, phase in enumerate(self.phases, start=1):
+                invalid = phase.invalid
+                values[f"current_l{number}"] = (
+                    None if invalid else phase.current_deciamps / CURRENT_SCALE
+                )
+                values[f"voltage_l{number}"] = (
+                    None if invalid else phase.voltage_decivolts / VOLTAGE_SCALE
+                )
+        return MeterReading(**values, timestamp=self.timestamp)
+
+
+def encode_instant_values(values: InstantValues, tz: tzinfo, when: datetime) -> tuple[int, bytes]:
+    """Object count and body of R_IN_VA_2 for the objects present in ``values``."""
+    stamp = encode_time_a(when, tz)
+    body = bytearray()
+    count = 0
+    if values.energy is not None:
+        body.append(InstantObject.ENERGY_TOTALS)
+        for register in values.energy:
+            word = ENERGY_INVALID_BIT if register is None else register & ENERGY_VALUE_MASK
+            body += struct.pack("<I", word)
+        body += stamp
+        count += 1
+    if values.powers is not None:
+        body.append(InstantObject.POWERS)
+        for block in values.powers:
+            body += block.encode()
+        body += stamp
+        count += 1
+    if values.phases is not None:
+        body.append(InstantObject.VOLTAGES_CURRENTS)
+        for phase in values.phases:
+            body += phase.encode()
+        body += stamp
+        count += 1
+    return count, bytes(body)
+
+
+def decode_instant_values(asdu: Asdu, tz: tzinfo) -> InstantValues:
+    """Walk the objects of R_IN_VA_2; unknown object ids are a protocol error."""
+    body = asdu.body
+    pos = 0
+    energy: tuple[int | None, ...] | None = None
+    powers: tuple[PowerBlock, ...] | None = None
+    phases: tuple[PhaseBlock, ...] | None = None
+    timestamp: datetime | None = None
+    for _ in range(asdu.count):
+        if pos >= len(body):
+            raise ProtocolError("instantaneous values: fewer objects than announced")
+        try:
+            object_id = InstantObject(body[pos])
+        except ValueError:
+            raise ProtocolError(f"instantaneous values: unknown object {body[pos]}") from None
+        length = INSTANT_OBJECT_LENGTH[object_id]
+        chunk = body[pos + 1 : pos + 1 + length]
+        if len(chunk) != length:
+            raise ProtocolError(f"instantaneous values: object {object_id} cut short")
+        pos += 1 + length
+        data, stamp = chunk[: length - TIME_A_LENGTH], chunk[length - TIME_A_LENGTH :]
+        timestamp = timestamp or decode_time_a(stamp, tz)
+        if object_id is InstantObject.ENERGY_TOTALS:
+            energy = _decode_energy(data)
+        elif object_id is InstantObject.POWERS:
+            powers = tuple(
+                PowerBlock.decode(data[i * POWER_BLOCK_LENGTH : (i + 1) * POWER_BLOCK_LENGTH])
+                for i in range(POWER_BLOCK_COUNT)
+            )
+        else:
+            phases = tuple(
+                PhaseBlock.decode(data[i * PHASE_BLOCK_LENGTH : (i + 1) * PHASE_BLOCK_LENGTH])
+                for i in range(PHASE_BLOCK_COUNT)
+            )
+    return InstantValues(energy=energy, powers=powers, phases=phases, timestamp=timestamp)
+
+
+def _decode_energy(data: bytes) -> tuple[int | None, ...]:
+    words = struct.unpack(f"<{ENERGY_REGISTER_COUNT}I", data)
+    registers: list[int | None] = []
+    for word in words:
+        if word & ENERGY_SUSPECT_BITS:
+            _LOGGER.debug("energy register 0x%08X has bits 27-30 set", word)
+        registers.append(None if word & ENERGY_INVALID_BIT else word & ENERGY_VALUE_MASK)
+    return tuple(registers)

@@ -1,0 +1,194 @@
+"""Every number of IEC 60870-5-102 (REE profile) that the client and simulator use.
+
+Sources are in ``shared/protocol-notes.md`` (section A); nothing outside this module
+should spell a protocol number out.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, IntFlag
+from typing import Final
+
+# --- FT1.2 framing -----------------------------------------------------------------
+START_FIXED: Final = 0x10
+START_VARIABLE: Final = 0x68
+SINGLE_CHAR_ACK: Final = 0xE5
+END_BYTE: Final = 0x16
+FIXED_FRAME_LENGTH: Final = 6
+#: Bytes of a variable frame that are not counted by L: 68 L L 68 ... CS 16.
+VARIABLE_FRAME_OVERHEAD: Final = 6
+#: C + 2 address bytes: the smallest L a variable frame can carry.
+VARIABLE_MIN_LENGTH: Final = 3
+VARIABLE_MAX_LENGTH: Final = 255
+LINK_ADDRESS_MAX: Final = 0xFFFF
+CHECKSUM_MODULO: Final = 256
+
+
+class ControlBit(IntFlag):
+    """Bits of the control byte (C) besides the function code."""
+
+    PRM = 0x40  # 1 = frame from the primary (the client)
+    FCB = 0x20  # frame count bit (primary)
+    FCV = 0x10  # frame count bit valid (primary)
+    ACD = 0x20  # access demand: class 1 data waiting (secondary)
+    DFC = 0x10  # data flow control: buffer full (secondary)
+
+
+FUNCTION_CODE_MASK: Final = 0x0F
+
+
+class PrimaryFunction(IntEnum):
+    """Function codes the client sends."""
+
+    RESET_REMOTE_LINK = 0
+    USER_DATA = 3
+    REQUEST_LINK_STATUS = 9
+    REQUEST_CLASS_1 = 10
+    REQUEST_CLASS_2 = 11
+
+
+class SecondaryFunction(IntEnum):
+    """Function codes the meter answers with."""
+
+    ACK = 0
+    NACK_BUSY = 1
+    USER_DATA = 8
+    NO_DATA = 9
+    LINK_STATUS = 11
+
+
+#: Primary functions whose frames carry a valid frame count bit.
+FCV_FUNCTIONS: Final = frozenset(
+    {
+        PrimaryFunction.USER_DATA,
+        PrimaryFunction.REQUEST_CLASS_1,
+        PrimaryFunction.REQUEST_CLASS_2,
+    }
+)
+
+
+# --- ASDU ------------------------------------------------------------------------
+class TypeId(IntEnum):
+    """ASDU type identifications used by the REE profile."""
+
+    M_EI_NA_2 = 70  # end of initialisation
+    P_MP_NA_2 = 71  # manufacturer and equipment identity
+    M_TI_TA_2 = 72  # meter time (TimeB)
+    C_RD_NA_2 = 100  # read identity
+    C_TI_NA_2 = 103  # read meter time
+    P_IN_VA_2 = 162  # read instantaneous values
+    R_IN_VA_2 = 163  # instantaneous values
+    C_AC_NA_2 = 183  # login with password
+    C_FS_NA_2 = 187  # finish session
+
+
+class Cause(IntEnum):
+    """Causes of transmission (bits 0-5 of the COT byte)."""
+
+    INITIALISED = 4
+    REQUEST = 5
+    ACTIVATION = 6
+    ACTIVATION_CONFIRMATION = 7
+    DEACTIVATION = 8
+    DEACTIVATION_CONFIRMATION = 9
+    ACTIVATION_TERMINATION = 10
+    RECORD_NOT_AVAILABLE = 13
+    TYPE_NOT_AVAILABLE = 14
+    RECORD_NUMBER_UNKNOWN = 15
+    ADDRESS_UNKNOWN = 16
+    OBJECT_NOT_AVAILABLE = 17
+    PERIOD_NOT_AVAILABLE = 18
+
+
+COT_CAUSE_MASK: Final = 0x3F
+COT_NEGATIVE: Final = 0x40
+COT_TEST: Final = 0x80
+VSQ_COUNT_MASK: Final = 0x7F
+#: TypeId, VSQ, COT, point address (2), record address.
+ASDU_HEADER_LENGTH: Final = 6
+RECORD_ADDRESS_NONE: Final = 0
+POINT_ADDRESS_MAX: Final = 0xFFFF
+PASSWORD_MAX: Final = 0xFFFFFFFF
+PASSWORD_LENGTH: Final = 4
+
+
+class InstantObject(IntEnum):
+    """Information objects of the instantaneous-values request (REE Ampliación)."""
+
+    ENERGY_TOTALS = 192
+    POWERS = 193
+    VOLTAGES_CURRENTS = 194
+
+
+#: Body length (after the object id) of each instantaneous object, TimeA included.
+INSTANT_OBJECT_LENGTH: Final = {
+    InstantObject.ENERGY_TOTALS: 29,
+    InstantObject.POWERS: 37,
+    InstantObject.VOLTAGES_CURRENTS: 26,
+}
+
+# Object 192: six uint32 registers (A+, A-, R1..R4), kWh / kvarh.
+ENERGY_REGISTER_COUNT: Final = 6
+ENERGY_VALUE_MASK: Final = 0x3FFFFFFF
+ENERGY_INVALID_BIT: Final = 1 << 31
+#: Bits 27-30: flags of unknown meaning in some libraries; logged when seen.
+ENERGY_SUSPECT_BITS: Final = 0x78000000
+
+# Object 193: four uint64 blocks (total, L1, L2, L3).
+POWER_BLOCK_COUNT: Final = 4
+POWER_BLOCK_LENGTH: Final = 8
+POWER_ACTIVE_MASK: Final = 0xFFFFFF
+POWER_REACTIVE_SHIFT: Final = 24
+POWER_REACTIVE_MASK: Final = 0xFFFFFF
+POWER_FACTOR_SHIFT: Final = 48
+POWER_FACTOR_MASK: Final = 0x3FF
+POWER_FACTOR_SCALE: Final = 1000
+POWER_EXPORT_BIT: Final = 1 << 58
+POWER_REACTIVE_NEGATIVE_BIT: Final = 1 << 59
+POWER_INVALID_BIT: Final = 1 << 63
+
+# Object 194: three 7-byte blocks (L1, L2, L3): current uint24 (0.1 A), uint32 voltage word.
+PHASE_BLOCK_COUNT: Final = 3
+PHASE_BLOCK_LENGTH: Final = 7
+CURRENT_LENGTH: Final = 3
+CURRENT_SCALE: Final = 10
+VOLTAGE_VALUE_MASK: Final = 0x3FFFFFFF
+VOLTAGE_SCALE: Final = 10
+VOLTAGE_INVALID_BIT: Final = 1 << 31
+
+# P_MP_NA_2 (71): standard date (1), manufacturer (1), equipment id (uint32).
+IDENTITY_LENGTH: Final = 6
+
+# --- Time tags ---------------------------------------------------------------------
+TIME_A_LENGTH: Final = 5
+TIME_B_LENGTH: Final = 7
+TIME_A_MINUTE_MASK: Final = 0x3F
+TIME_A_INVALID_BIT: Final = 0x80
+TIME_A_HOUR_MASK: Final = 0x1F
+TIME_A_SUMMER_BIT: Final = 0x80
+TIME_A_DAY_MASK: Final = 0x1F
+TIME_A_WEEKDAY_SHIFT: Final = 5
+TIME_A_MONTH_MASK: Final = 0x0F
+TIME_A_YEAR_MASK: Final = 0x7F
+TIME_A_CENTURY: Final = 2000
+TIME_B_MILLIS_MASK: Final = 0x3FF
+TIME_B_SECONDS_SHIFT: Final = 10
+DEFAULT_TIME_ZONE: Final = "Europe/Madrid"
+
+# --- Timing defaults (those of the industrial IEC 102 clients users know) --------
+DEFAULT_REQUEST_TIMEOUT_MS: Final = 3000
+MIN_REQUEST_TIMEOUT_MS: Final = 100
+MAX_REQUEST_TIMEOUT_MS: Final = 600_000
+DEFAULT_RETRIES: Final = 3
+MIN_RETRIES: Final = 0
+MAX_RETRIES: Final = 100
+DEFAULT_INTER_REQUEST_DELAY_MS: Final = 0
+MIN_INTER_REQUEST_DELAY_MS: Final = 0
+MAX_INTER_REQUEST_DELAY_MS: Final = 600_000
+DEFAULT_RECONNECT_DELAY_MS: Final = 60_000
+MIN_RECONNECT_DELAY_MS: Final = 1000
+#: How long the meter may keep answering "no data yet" to class 2 polls.
+DEFAULT_CONTENT_TIMEOUT_MS: Final = 60_000
+#: Quiet time after a damaged frame before the request is sent again, so that a
+#: late good frame is not left on the line to be mistaken for the next answer.
+CORRUPT_FRAME_QUIET_S: Final = 0.1

@@ -1,0 +1,176 @@
+"""An REE session with one meter: link start, login, requests, logout.
+
+The sequence is the one working clients use: request link status, reset the remote
+link, log in with C_AC_NA_2, then for each request send it as user data and poll class 2
+until the answer comes; finish with C_FS_NA_2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import logging
+
+from ..errors import AuthenticationRejected, MeterError, NoResponse, NotSupported, ProtocolError
+from ..timing import Timing
+from ..transport import Transport
+from .asdu import Asdu, login_request, logout_request
+from .constants import (
+    LINK_ADDRESS_MAX,
+    PASSWORD_MAX,
+    POINT_ADDRESS_MAX,
+    Cause,
+    PrimaryFunction,
+    SecondaryFunction,
+    TypeId,
+)
+from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame
+from .link import Accept, FrameLog, LinkLayer
+
+_LOGGER = logging.getLogger(__name__)
+
+_NOT_AVAILABLE_CAUSES = {
+    Cause.RECORD_NOT_AVAILABLE: "requested data record not available",
+    Cause.TYPE_NOT_AVAILABLE: "requested ASDU type not available",
+    Cause.RECORD_NUMBER_UNKNOWN: "record number unknown",
+    Cause.ADDRESS_UNKNOWN: "point address unknown",
+    Cause.OBJECT_NOT_AVAILABLE: "requested information object not available",
+    Cause.PERIOD_NOT_AVAILABLE: "requested integration period not available",
+}
+_ANSWER_CAUSES = frozenset({Cause.REQUEST, Cause.ACTIVATION_CONFIRMATION})
+
+
+@dataclass(frozen=True, slots=True)
+class MeterAddress:
+    """How one meter on a line is addressed, and its read password."""
+
+    link_address: int
+    point_address: int
+    password: int
+
+    def __post_init__(self) -> None:
+        """Refuse values that do not fit the protocol's fields."""
+        if not 0 <= self.link_address <= LINK_ADDRESS_MAX:
+            raise ValueError(f"link address {self.link_address} out of range (0-65535)")
+        if not 0 <= self.point_address <= POINT_ADDRESS_MAX:
+            raise ValueError(f"point address {self.point_address} out of range (0-65535)")
+        if not 0 <= self.password <= PASSWORD_MAX:
+            raise ValueError("password out of range (0-4294967295)")
+
+
+def _is_confirmation(frame: Frame) -> bool:
+    return isinstance(frame, SingleCharFrame) or (
+        isinstance(frame, FixedFrame) and frame.function == SecondaryFunction.ACK
+    )
+
+
+def _is_link_status(frame: Frame) -> bool:
+    return isinstance(frame, FixedFrame) and frame.function == SecondaryFunction.LINK_STATUS
+
+
+def _is_class2_answer(frame: Frame) -> bool:
+    if isinstance(frame, SingleCharFrame):
+        return True
+    if isinstance(frame, VariableFrame):
+        return frame.function == SecondaryFunction.USER_DATA
+    return frame.function == SecondaryFunction.NO_DATA
+
+
+def negative_answer_error(asdu: Asdu) -> MeterError | None:
+    """The error a negative or refusing answer stands for, if it is one."""
+    if asdu.cause in _NOT_AVAILABLE_CAUSES:
+        text = _NOT_AVAILABLE_CAUSES[Cause(asdu.cause)]
+        return NotSupported(f"{asdu.describe()}: {text}", asdu.cause)
+    if asdu.negative:
+        if asdu.type_id == TypeId.C_AC_NA_2:
+            return AuthenticationRejected("the meter rejected the password")
+        return ProtocolError(f"negative confirmation: {asdu.describe()}")
+    return None
+
+
+class Iec102Session:
+    """The session state with one meter on a transport someone else owns."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        meter: MeterAddress,
+        timing: Timing,
+        frame_log: FrameLog | None = None,
+    ) -> None:
+        """Prepare the session; nothing is sent yet."""
+        self.meter = meter
+        self.timing = timing
+        self.link = LinkLayer(transport, meter.link_address, timing, frame_log)
+        self.logged_in = False
+        #: Round trips (frames sent and answered) since creation.
+        self.round_trips = 0
+
+    async def start(self) -> None:
+        """Bring the link up and log in; raises AuthenticationRejected on a bad password."""
+        self.logged_in = False
+        await self._send_fixed(PrimaryFunction.REQUEST_LINK_STATUS, _is_link_status)
+        await self._send_fixed(PrimaryFunction.RESET_REMOTE_LINK, _is_confirmation)
+        self.link.reset_fcb()
+        meter = self.meter
+        await self.request(login_request(meter.point_address, meter.password), TypeId.C_AC_NA_2)
+        self.logged_in = True
+        _LOGGER.debug("link %d: logged in", meter.link_address)
+
+    async def finish(self) -> None:
+        """Log out; a meter that does not confirm is only logged (we are leaving anyway)."""
+        if not self.logged_in:
+            return
+        self.logged_in = False
+        try:
+            await self.request(logout_request(self.meter.point_address), TypeId.C_FS_NA_2)
+        except MeterError as err:
+            _LOGGER.debug("link %d: logout not confirmed: %s", self.meter.link_address, err)
+
+    async def request(self, request: Asdu, answer_type: TypeId) -> Asdu:
+        """Send ``request`` and poll class 2 until the meter's answer of ``answer_type``."""
+        await self._send_user_data(request.encode())
+        return await self._poll_answer(request, answer_type)
+
+    async def _send_fixed(self, function: PrimaryFunction, accept: Accept) -> Frame:
+        frame = await self.link.send_fixed(function, accept)
+        self.round_trips += 1
+        return frame
+
+    async def _send_user_data(self, asdu: bytes) -> None:
+        await self.link.send_user_data(asdu, _is_confirmation)
+        self.round_trips += 1
+
+    async def _poll_answer(self, request: Asdu, answer_type: TypeId) -> Asdu:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timing.content_timeout
+        while True:
+            frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, _is_class2_answer)
+            if not isinstance(frame, VariableFrame):
+                if loop.time() > deadline:
+                    raise NoResponse(
+                        f"link address {self.meter.link_address}: no data for "
+                        f"{TypeId(request.type_id).name} within "
+                        f"{self.timing.content_timeout:g} s"
+                    )
+                continue
+            answer = Asdu.decode(frame.asdu)
+            if answer.type_id in (answer_type, request.type_id):
+                error = negative_answer_error(answer)
+                if error is not None:
+                    raise error
+            if answer.type_id == answer_type and answer.cause in _ANSWER_CAUSES:
+                if answer.point_address != self.meter.point_address:
+                    raise ProtocolError(
+                        f"answer for point address {answer.point_address}, "
+                        f"expected {self.meter.point_address}"
+                    )
+                return answer
+            _LOGGER.debug(
+                "link %d: ignored %s while waiting for %s",
+                self.meter.link_address,
+                answer.describe(),
+                answer_type.name,
+            )
+            if loop.time() > deadline:
+                raise ProtocolError(f"no {answer_type.name} among the meter's answers")

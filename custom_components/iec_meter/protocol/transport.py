@@ -1,0 +1,203 @@
+"""One byte pipe to a meter over ``serialx``: serial paths, ``socket://`` and ``rfc2217://``.
+
+The transport knows nothing of frames: it opens and closes the line (always closing it,
+since Home Assistant opens serial ports exclusively and a leaked port breaks the next
+setup), sends bytes, and hands over whatever bytes have arrived, waiting at most as long
+as the caller allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import logging
+from typing import Final
+
+import serialx
+
+from .errors import CannotConnect, ConnectionLost
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_BAUDRATE: Final = 9600
+DEFAULT_BYTESIZE: Final = 8
+DEFAULT_PARITY: Final = "N"
+DEFAULT_STOPBITS: Final = 1.0
+DEFAULT_CONNECT_TIMEOUT_S: Final = 10.0
+BAUDRATES: Final = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+BYTESIZES: Final = (7, 8)
+PARITIES: Final = ("N", "E", "O")
+STOPBITS: Final = (1.0, 2.0)
+#: Schemes that reach a converter over the network; anything else is a local port.
+NETWORK_SCHEMES: Final = ("socket://", "rfc2217://")
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettings:
+    """Where the meter is and how to talk to it at the byte level."""
+
+    url: str
+    baudrate: int = DEFAULT_BAUDRATE
+    bytesize: int = DEFAULT_BYTESIZE
+    parity: str = DEFAULT_PARITY
+    stopbits: float = DEFAULT_STOPBITS
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT_S
+    #: Pause after connecting before the first frame (some TCP converters need it).
+    settle_delay: float = 0.0
+
+    def __post_init__(self) -> None:
+        """Refuse settings no serial port accepts, with a message naming the field."""
+        if not self.url:
+            raise ValueError("url is empty")
+        if self.baudrate not in BAUDRATES:
+            raise ValueError(f"baud rate {self.baudrate} not one of {BAUDRATES}")
+        if self.bytesize not in BYTESIZES:
+            raise ValueError(f"data bits {self.bytesize} not one of {BYTESIZES}")
+        if self.parity not in PARITIES:
+            raise ValueError(f"parity {self.parity!r} not one of {PARITIES}")
+        if self.stopbits not in STOPBITS:
+            raise ValueError(f"stop bits {self.stopbits} not one of {STOPBITS}")
+        if self.connect_timeout <= 0:
+            raise ValueError("connect timeout must be positive")
+        if self.settle_delay < 0:
+            raise ValueError("settle delay cannot be negative")
+
+    @property
+    def is_network(self) -> bool:
+        """True for a TCP serial converter."""
+        return self.url.startswith(NETWORK_SCHEMES)
+
+    @property
+    def bits_per_byte(self) -> int:
+        """Bits one byte takes on the wire (start + data + parity + stop)."""
+        return 1 + self.bytesize + (self.parity != "N") + int(self.stopbits)
+
+
+class _LineProtocol(asyncio.Protocol):
+    """Collects received bytes and wakes the reader."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.arrived = asyncio.Event()
+        self.lost: BaseException | None = None
+        self.closed = False
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer.extend(data)
+        self.arrived.set()
+
+    def eof_received(self) -> bool | None:
+        self.closed = True
+        self.arrived.set()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.lost = exc
+        self.arrived.set()
+
+
+class Transport:
+    """An open-able, close-able byte pipe to one line (a port or a converter)."""
+
+    def __init__(self, settings: LineSettings) -> None:
+        """Remember the settings; nothing is opened yet."""
+        self.settings = settings
+        self._transport: serialx.BaseSerialTransport | None = None
+        self._protocol: _LineProtocol | None = None
+        #: Bytes sent and received since creation (benchmarks compare with wire time).
+        self.bytes_sent = 0
+        self.bytes_received = 0
+
+    @property
+    def is_open(self) -> bool:
+        """True while the line is usable."""
+        return self._protocol is not None and not self._protocol.closed
+
+    async def open(self) -> None:
+        """Open the line, or raise :class:`CannotConnect` with the reason."""
+        if self.is_open:
+            return
+        await self.close()
+        settings = self.settings
+        protocol = _LineProtocol()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(settings.connect_timeout):
+                transport, _ = await serialx.create_serial_connection(
+                    loop,
+                    lambda: protocol,
+                    settings.url,
+                    baudrate=settings.baudrate,
+                    parity=serialx.Parity(settings.parity),
+                    stopbits=serialx.StopBits(settings.stopbits),
+                    byte_size=settings.bytesize,
+                )
+        except TimeoutError as err:
+            raise CannotConnect(
+                f"{settings.url}: no connection within {settings.connect_timeout:g} s"
+            ) from err
+        except (OSError, ValueError, serialx.SerialException) as err:
+            raise CannotConnect(f"{settings.url}: {err}") from err
+        self._transport = transport
+        self._protocol = protocol
+        _LOGGER.debug("opened %s", settings.url)
+        if settings.settle_delay:
+            await asyncio.sleep(settings.settle_delay)
+
+    async def close(self) -> None:
+        """Close the line and wait until it is released; safe to call at any time."""
+        transport, self._transport, self._protocol = self._transport, None, None
+        if transport is None:
+            return
+        transport.close()
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout):
+                await transport.wait_closed()
+        except (TimeoutError, OSError, serialx.SerialException) as err:
+            _LOGGER.debug("closing %s: %s", self.settings.url, err)
+            transport.abort()
+        _LOGGER.debug("closed %s", self.settings.url)
+
+    def write(self, data: bytes) -> None:
+        """Queue bytes for sending."""
+        self._require_open()
+        assert self._transport is not None
+        self._transport.write(data)
+        self.bytes_sent += len(data)
+
+    def discard_input(self) -> bytes:
+        """Drop (and return) bytes received but not yet read."""
+        protocol = self._require_open()
+        stale = bytes(protocol.buffer)
+        protocol.buffer.clear()
+        protocol.arrived.clear()
+        return stale
+
+    async def receive(self, wait: float) -> bytes:
+        """Bytes received so far, waiting up to ``wait`` s for at least one.
+
+        Raises :class:`TimeoutError` when nothing came and :class:`ConnectionLost` when
+        the other end closed.
+        """
+        protocol = self._require_open()
+        if not protocol.buffer:
+            protocol.arrived.clear()
+            async with asyncio.timeout(max(wait, 0.0)):
+                await protocol.arrived.wait()
+        if protocol.buffer:
+            data = bytes(protocol.buffer)
+            protocol.buffer.clear()
+            self.bytes_received += len(data)
+            return data
+        self._require_open()
+        raise ConnectionLost(f"{self.settings.url}: connection closed")  # pragma: no cover
+
+    def _require_open(self) -> _LineProtocol:
+        protocol = self._protocol
+        if protocol is None:
+            raise ConnectionLost(f"{self.settings.url}: not open")
+        if protocol.closed and not protocol.buffer:
+            reason = f": {protocol.lost}" if protocol.lost else ""
+            raise ConnectionLost(f"{self.settings.url}: connection closed{reason}")
+        return protocol
