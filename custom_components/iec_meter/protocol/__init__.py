@@ -17,7 +17,6 @@ from .errors import (
     ProtocolError,
 )
 from .reading import SIGNAL_KEYS, SIGNAL_UNITS, MeterIdentity, MeterReading, Unit
-from .timing import Timing
 from .transport import LineSettings, Transport
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "NoResponse",
     "NotSupported",
     "ProtocolError",
-    "Timing",
     "Transport",
     "Unit",
 ]

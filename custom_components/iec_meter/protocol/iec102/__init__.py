@@ -3,5 +3,6 @@
 from .client import Iec102Client, MeterSnapshot
 from .link import FrameLog, LoggedFrame
 from .session import MeterAddress
+from .timing import Timing
 
-__all__ = ["FrameLog", "Iec102Client", "LoggedFrame", "MeterAddress", "MeterSnapshot"]
+__all__ = ["FrameLog", "Iec102Client", "LoggedFrame", "MeterAddress", "MeterSnapshot", "Timing"]

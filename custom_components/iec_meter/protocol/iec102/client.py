@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 
 from ..errors import CannotConnect, ConnectionLost, MeterBusy, NoResponse, ProtocolError
 from ..reading import MeterIdentity, MeterReading
-from ..timing import Timing
 from ..transport import LineSettings, Transport
 from .asdu import (
     clock_request,
@@ -33,6 +32,7 @@ from .asdu import (
 from .constants import DEFAULT_TIME_ZONE, TypeId
 from .link import FrameLog
 from .session import Iec102Session, MeterAddress
+from .timing import Timing
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -16,7 +16,6 @@ import logging
 import time
 
 from ..errors import MeterBusy, NoResponse
-from ..timing import Timing
 from ..transport import Transport
 from .constants import (
     ASDU_HEADER_LENGTH,
@@ -29,6 +28,7 @@ from .constants import (
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame, primary_control
 from .parser import DamagedFrame, FrameParser
+from .timing import Timing
 
 _LOGGER = logging.getLogger(__name__)
 

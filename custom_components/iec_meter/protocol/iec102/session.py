@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import logging
 
 from ..errors import AuthenticationRejected, MeterError, NoResponse, NotSupported, ProtocolError
-from ..timing import Timing
 from ..transport import Transport
 from .asdu import Asdu, login_request, logout_request
 from .constants import (
@@ -26,6 +25,7 @@ from .constants import (
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame
 from .link import Accept, FrameLog, LinkLayer
+from .timing import Timing
 
 _LOGGER = logging.getLogger(__name__)
 

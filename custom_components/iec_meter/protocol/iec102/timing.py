@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .iec102.constants import (
+from .constants import (
     DEFAULT_CONTENT_TIMEOUT_MS,
     DEFAULT_INTER_REQUEST_DELAY_MS,
     DEFAULT_RECONNECT_DELAY_MS,

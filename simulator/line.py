@@ -1,0 +1,236 @@
+"""A simulated meter line: TCP converter or pseudo-terminal, pacing, latency and faults.
+
+Several meters can share the line like an RS-485 bus: every frame goes to all of them
+and only the addressed one answers. The line paces what it sends at the configured baud
+rate (and waits the request's own wire time first), so timings match a real 9600 baud
+line, and injects the faults a test or a newcomer asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass, field
+import logging
+import os
+import random
+import tty
+
+from custom_components.iec_meter.protocol.iec102.constants import (
+    SINGLE_CHAR_ACK,
+    START_FIXED,
+    START_VARIABLE,
+)
+from custom_components.iec_meter.protocol.iec102.frames import FixedFrame, VariableFrame
+from custom_components.iec_meter.protocol.iec102.parser import FrameParser
+
+from .iec102_meter import SimulatedMeter
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Bits a byte takes on the wire in the simulator's accounting (start, 8 data, stop).
+BITS_PER_BYTE = 10
+_PACING_CHUNK = 8
+_READ_SIZE = 4096
+_GARBAGE_BYTES = bytes(b for b in range(256) if b not in (SINGLE_CHAR_ACK,))
+_GARBAGE_LENGTH = (2, 9)
+_START_BYTES = (START_FIXED, START_VARIABLE)
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject; 0 / empty disables each one."""
+
+    #: Close the connection when it has carried this many frames.
+    drop_after: int = 0
+    #: Damage the checksum of every Nth answer.
+    corrupt_every: int = 0
+    #: Ignore every Nth frame received.
+    silent_every: int = 0
+    #: Send line noise before every Nth answer.
+    garbage_every: int = 0
+
+
+@dataclass
+class LineOptions:
+    """Timing and faults of the line."""
+
+    baud: int = 0
+    latency_ms: float = 0.0
+    faults: Faults = field(default_factory=Faults)
+    seed: int = 1
+
+
+class _Dropped(Exception):
+    """The fault injector cut the connection."""
+
+
+class MeterLine:
+    """The meters on one line and what the line does to their frames."""
+
+    def __init__(self, meters: list[SimulatedMeter], options: LineOptions) -> None:
+        """Set the line up; nothing is served yet."""
+        self.meters = meters
+        self.options = options
+        self.frames_received = 0
+        self.answers_sent = 0
+        self.connections = 0
+        self._random = random.Random(options.seed)
+        self._busy = False
+        self._server: asyncio.Server | None = None
+        self._pty_task: asyncio.Task[None] | None = None
+        self._fds: tuple[int, int] | None = None
+
+    # --- serving -------------------------------------------------------------------
+    async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen like a TCP serial converter; returns its ``socket://`` URL."""
+        self._server = await asyncio.start_server(self._handle_client, host, port)
+        bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
+        return f"socket://{bound_host}:{bound_port}"
+
+    async def start_pty(self) -> str:
+        """Serve on a pseudo-terminal; returns the path a client opens."""
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        tty.setraw(master)
+        os.set_blocking(master, False)
+        self._fds = (master, slave)
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                queue.put_nowait(os.read(master, _READ_SIZE))
+
+        loop.add_reader(master, readable)
+
+        def write(data: bytes) -> None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(master, data)
+
+        self._pty_task = asyncio.create_task(self._serve(queue.get, write, None))
+        return os.ttyname(slave)
+
+    async def stop(self) -> None:
+        """Stop serving and release every socket and descriptor."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1):
+                    await self._server.wait_closed()
+            self._server = None
+        if self._pty_task is not None:
+            self._pty_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pty_task
+            self._pty_task = None
+        if self._fds is not None:
+            master, slave = self._fds
+            asyncio.get_running_loop().remove_reader(master)
+            os.close(master)
+            os.close(slave)
+            self._fds = None
+
+    async def _handle_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if self._busy:
+            # One session at a time, like a meter behind a converter.
+            _LOGGER.info("refused a second connection")
+            writer.close()
+            return
+        self._busy = True
+        self.connections += 1
+        try:
+            await self._serve(lambda: reader.read(_READ_SIZE), writer.write, writer)
+        except (ConnectionError, _Dropped) as err:
+            _LOGGER.info("connection ended: %s", err or type(err).__name__)
+        finally:
+            self._busy = False
+            writer.close()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                async with asyncio.timeout(1):
+                    await writer.wait_closed()
+
+    async def _serve(
+        self,
+        read: Callable[[], Awaitable[bytes]],
+        write: Callable[[bytes], object],
+        writer: asyncio.StreamWriter | None,
+    ) -> None:
+        parser = FrameParser()
+        frames_here = 0
+        faults = self.options.faults
+        loop = asyncio.get_running_loop()
+        while True:
+            data = await read()
+            if not data:
+                return
+            received_at = loop.time()
+            for item in parser.feed(data):
+                if not isinstance(item, (FixedFrame, VariableFrame)):
+                    continue
+                frames_here += 1
+                self.frames_received += 1
+                if faults.drop_after and writer is not None and frames_here >= faults.drop_after:
+                    raise _Dropped(f"dropped after {frames_here} frames")
+                if faults.silent_every and self.frames_received % faults.silent_every == 0:
+                    _LOGGER.debug("fault: staying silent to frame %d", self.frames_received)
+                    continue
+                answer = self._answer(item)
+                if answer is None:
+                    continue
+                ready = received_at + self._wire_time(len(item.encode()))
+                ready += self.options.latency_ms / 1000.0
+                await self._send(answer, ready, write, writer)
+
+    def _answer(self, frame: FixedFrame | VariableFrame) -> bytes | None:
+        answer: bytes | None = None
+        for meter in self.meters:
+            answer = meter.handle(frame) or answer
+        if answer is None:
+            return None
+        faults = self.options.faults
+        self.answers_sent += 1
+        if faults.corrupt_every and self.answers_sent % faults.corrupt_every == 0:
+            damaged = bytearray(answer)
+            damaged[-2] = (damaged[-2] + 1) % 256
+            answer = bytes(damaged)
+        if faults.garbage_every and self.answers_sent % faults.garbage_every == 0:
+            answer = self._garbage() + answer
+        return answer
+
+    def _garbage(self) -> bytes:
+        length = self._random.randint(*_GARBAGE_LENGTH)
+        noise = bytes(self._random.choice(_GARBAGE_BYTES) for _ in range(length))
+        # Line noise that ends in a start byte is the hardest case for resynchronising.
+        return b"\xff" + noise + bytes((self._random.choice(_START_BYTES),))
+
+    def _wire_time(self, length: int) -> float:
+        baud = self.options.baud
+        return length * BITS_PER_BYTE / baud if baud else 0.0
+
+    async def _send(
+        self,
+        answer: bytes,
+        ready: float,
+        write: Callable[[bytes], object],
+        writer: asyncio.StreamWriter | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        delay = ready - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if not self.options.baud:
+            write(answer)
+        else:
+            start = loop.time()
+            for offset in range(0, len(answer), _PACING_CHUNK):
+                chunk = answer[offset : offset + _PACING_CHUNK]
+                due = start + self._wire_time(offset + len(chunk)) - loop.time()
+                if due > 0:
+                    await asyncio.sleep(due)
+                write(chunk)
+        if writer is not None:
+            await writer.drain()
