@@ -1,14 +1,13 @@
 """TimeA (5 bytes) and TimeB (7 bytes) of IEC 60870-5-102, as REE meters send them.
 
 Meters keep local legal time and mark summer time with the SU bit. We turn that into an
-aware datetime in the meter's zone, honouring SU (which also settles the repeated
-October hour). Real meters set RES bits, ETI/PTI bits and wrong days of the week, so
+aware datetime in the meter's zone, SU settling the repeated October hour. Real meters set RES bits, ETI/PTI bits and wrong days of the week, so
 those are masked or ignored; an all-zero or impossible date means "no date" (None).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from .constants import (
     TIME_A_CENTURY,
@@ -26,24 +25,20 @@ from .constants import (
     TIME_B_SECONDS_SHIFT,
 )
 
-_SUMMER_SHIFT = timedelta(hours=1)
 _MAX_YEAR_OFFSET = 99
 _MICROS_PER_MILLI = 1000
 
 
 def _localize(naive: datetime, summer: bool, tz: tzinfo) -> datetime:
-    """Attach ``tz`` to a meter's wall time, trusting its summer-time flag."""
-    # fold=0 picks the first (summer) occurrence of a repeated hour, fold=1 the second.
-    candidate = naive.replace(tzinfo=tz, fold=0 if summer else 1)
-    dst = candidate.dst()
-    if dst is not None and bool(dst) == summer:
-        return candidate
-    # The flag disagrees with the zone's rules (meter on the wrong DST schedule, or a
-    # wall time in the spring gap): take the meter's word for its offset.
-    offset = candidate.utcoffset() or timedelta()
-    standard = offset - (dst or timedelta())
-    fixed = timezone(standard + (_SUMMER_SHIFT if summer else timedelta()))
-    return naive.replace(tzinfo=fixed).astimezone(tz)
+    """Attach ``tz`` to a meter's wall time; SU picks the repeated October hour.
+
+    The wall time is authoritative (as in the clients that work with real meters):
+    meters and clients that never set SU still read right outside the repeated hour.
+    """
+    # fold=0 is the first (summer) occurrence of a repeated hour, fold=1 the second.
+    local = naive.replace(tzinfo=tz, fold=0 if summer else 1)
+    # Round trip through UTC so a wall time in the spring gap becomes a real instant.
+    return local.astimezone(UTC).astimezone(tz)
 
 
 def decode_time_a(raw: bytes | bytearray | memoryview, tz: tzinfo) -> datetime | None:
@@ -78,7 +73,8 @@ def _decode(raw: bytes | bytearray | memoryview, micros: int, tz: tzinfo) -> dat
         naive = datetime(year, month, day, hour, minute)  # noqa: DTZ001 - zone attached below
     except ValueError:
         return None
-    return _localize(naive, summer, tz) + timedelta(microseconds=micros)
+    # Add the seconds before attaching the zone: aware arithmetic would lose the fold.
+    return _localize(naive + timedelta(microseconds=micros), summer, tz)
 
 
 def encode_time_a(when: datetime, tz: tzinfo) -> bytes:

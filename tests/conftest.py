@@ -1,0 +1,78 @@
+"""Shared fixtures: a real simulator on a real TCP socket or pseudo-terminal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+import contextlib
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from custom_components.iec_meter.protocol.iec102 import Iec102Client, MeterAddress, Timing
+from custom_components.iec_meter.protocol.iec102.timecodec import now_in
+from custom_components.iec_meter.protocol.transport import LineSettings
+from simulator.iec102_meter import MeterConfig, SimulatedMeter
+from simulator.line import Faults, LineOptions, MeterLine
+from simulator.meter_model import MeterModel
+
+MADRID = ZoneInfo("Europe/Madrid")
+#: Short timeouts so fault tests finish quickly; the protocol logic is the same.
+FAST = Timing(request_timeout_ms=300, retries=3, reconnect_delay_ms=1000)
+
+
+@pytest.fixture(autouse=True)
+def _allow_loopback(socket_enabled: None) -> None:
+    """The test plugin blocks sockets; ours talk to the simulator on 127.0.0.1 only."""
+
+
+def make_line(
+    meters: list[MeterConfig] | None = None,
+    faults: Faults | None = None,
+    clock: Callable[[], datetime] | None = None,
+    reject_login: bool = False,
+    unsupported: frozenset[int] = frozenset(),
+    **options: Any,
+) -> MeterLine:
+    """A simulated line with the given meters (default: one meter 1/1/1)."""
+    configs = meters or [MeterConfig()]
+    tick = clock or (lambda: now_in(MADRID))
+    simulated = [
+        SimulatedMeter(
+            config,
+            MADRID,
+            tick,
+            reject_login=reject_login,
+            unsupported=unsupported,
+            model=MeterModel(seed=index + 1),
+        )
+        for index, config in enumerate(configs)
+    ]
+    return MeterLine(simulated, LineOptions(faults=faults or Faults(), **options))
+
+
+@contextlib.asynccontextmanager
+async def serving(line: MeterLine, pty: bool = False) -> AsyncIterator[str]:
+    """Serve ``line`` over TCP (or a pty) for the duration of the block."""
+    url = await (line.start_pty() if pty else line.start_tcp())
+    try:
+        yield url
+    finally:
+        await line.stop()
+
+
+def client_for(
+    url: str,
+    meter: MeterAddress | None = None,
+    timing: Timing = FAST,
+    **kwargs: Any,
+) -> Iec102Client:
+    """A client owning its own transport to ``url``."""
+    return Iec102Client.for_line(
+        LineSettings(url, connect_timeout=2.0),
+        meter or MeterAddress(1, 1, 1),
+        timing=timing,
+        tz=MADRID,
+        **kwargs,
+    )

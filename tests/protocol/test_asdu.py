@@ -1,0 +1,230 @@
+"""ASDU layouts: real frames from public tests, the C# vector, round trips."""
+
+from __future__ import annotations
+
+from datetime import datetime
+import logging
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.iec_meter.protocol.errors import ProtocolError
+from custom_components.iec_meter.protocol.iec102.asdu import (
+    Asdu,
+    InstantValues,
+    PhaseBlock,
+    PowerBlock,
+    clock_request,
+    decode_clock,
+    decode_identity,
+    decode_instant_values,
+    encode_identity,
+    encode_instant_values,
+    identity_request,
+    instantaneous_request,
+    login_request,
+    logout_request,
+    password_of,
+    requested_objects,
+)
+from custom_components.iec_meter.protocol.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.protocol.iec102.frames import VariableFrame, decode_frame
+from custom_components.iec_meter.protocol.reading import (
+    SIGNAL_KEYS,
+    SIGNAL_UNITS,
+    MeterIdentity,
+    Unit,
+)
+
+MADRID = ZoneInfo("Europe/Madrid")
+#: R_IN_VA_2 objects from gisce/iec870ree tests/test_app_asdu.py::test_R_IN_VA_2.
+GISCE_R_IN_VA_2 = bytes.fromhex(
+    "c0 62 e7 03 00 d2 0f 01 00 99 b1 00 00 5e 25 00 00 9d 01 00 00 06 0b 00 00 37 92 6e 04 15"
+    " c1 08 00 00 03 00 00 9a 03 02 00 00 00 00 00 dc 01 03 00 00 01 00 00 05 02"
+    " 02 00 00 01 00 00 aa 01 37 92 6e 04 15"
+    " c2 0c 00 00 55 09 00 00 0d 00 00 55 09 00 00 0c 00 00 47 09 00 00 37 92 6e 04 15"
+)
+
+
+def h(text: str) -> bytes:
+    return bytes.fromhex(text)
+
+
+def test_requests_match_published_frames() -> None:
+    def frame(asdu: Asdu) -> bytes:
+        return VariableFrame(0x73, 1, asdu.encode()).encode()
+
+    assert frame(login_request(1, 1)) == h(
+        "68 0D 0D 68 73 01 00 B7 01 06 01 00 00 01 00 00 00 34 16"
+    )
+    assert frame(logout_request(1)) == h("68 09 09 68 73 01 00 BB 00 06 01 00 00 36 16")
+    assert frame(clock_request(1)) == h("68 09 09 68 73 01 00 67 00 05 01 00 00 E1 16")
+    assert frame(identity_request(1)) == h("68 09 09 68 73 01 00 64 00 05 01 00 00 DE 16")
+    assert frame(instantaneous_request(1)) == h(
+        "68 0C 0C 68 73 01 00 A2 03 05 01 00 00 C0 C1 C2 62 16"
+    )
+    assert VariableFrame(0x73, 34572, login_request(1, 7).encode()).encode() == h(
+        "68 0D 0D 68 73 0C 87 B7 01 06 01 00 00 07 00 00 00 CC 16"
+    )
+
+
+def test_header_fields() -> None:
+    asdu = Asdu.decode(h("B7 01 47 01 00 00 07 00 00 00"))
+    assert asdu.type_id == TypeId.C_AC_NA_2
+    assert asdu.cause == Cause.ACTIVATION_CONFIRMATION
+    assert asdu.negative
+    assert not asdu.test
+    assert password_of(asdu) == 7
+    assert asdu.describe() == "C_AC_NA_2 cause ACTIVATION_CONFIRMATION negative"
+    assert Asdu(250, 63, 1).describe() == "250 cause 63"
+    assert Asdu(1, 5, 1, test=True).encode()[2] == 0x85
+    assert password_of(logout_request(1)) is None
+    with pytest.raises(ProtocolError, match="shorter than its header"):
+        Asdu.decode(b"\xb7\x01")
+    with pytest.raises(ValueError, match="point address"):
+        Asdu(1, 5, 70000)
+    with pytest.raises(ValueError, match="object count"):
+        Asdu(1, 5, 1, count=200)
+    with pytest.raises(ValueError, match="32 bits"):
+        login_request(1, 2**32)
+    assert requested_objects(instantaneous_request(1)) == (192, 193, 194)
+
+
+def test_identity_frames() -> None:
+    frame = decode_frame(h("68 0f 0f 68 08 01 00 47 01 05 01 00 00 24 42 c6 12 e1 02 78 16"))
+    assert isinstance(frame, VariableFrame)
+    identity = decode_identity(Asdu.decode(frame.asdu))
+    assert identity == MeterIdentity(66, 48304838, 4, 2002)
+    assert identity.standard_date == "04/2002"
+    other = decode_identity(Asdu(71, 5, 1, body=h("04 fb a2 97 42 24")))
+    assert (other.manufacturer_code, other.serial_number) == (251, 608343970)
+    assert encode_identity(identity) == h("24 42 c6 12 e1 02")
+    with pytest.raises(ProtocolError, match="identity"):
+        decode_identity(Asdu(71, 5, 1, body=b"\x24"))
+
+
+def test_clock() -> None:
+    asdu = Asdu(72, 5, 1, count=1, body=h("00 90 25 8b 7c 08 13"))
+    assert decode_clock(asdu, MADRID) == datetime(2019, 8, 28, 11, 37, 36, tzinfo=MADRID)
+    with pytest.raises(ProtocolError, match="clock"):
+        decode_clock(Asdu(72, 5, 1, body=b"\x00"), MADRID)
+
+
+def test_gisce_instantaneous_values() -> None:
+    values = decode_instant_values(Asdu(163, 5, 1, count=3, body=GISCE_R_IN_VA_2), MADRID)
+    reading = values.to_reading()
+    assert reading.timestamp == datetime(2021, 4, 14, 18, 55, tzinfo=MADRID)
+    assert reading.active_energy_import == 255842
+    assert reading.active_energy_export == 69586
+    assert (
+        reading.reactive_energy_q1,
+        reading.reactive_energy_q2,
+        reading.reactive_energy_q3,
+        reading.reactive_energy_q4,
+    ) == (45465, 9566, 413, 2822)
+    assert (reading.active_power, reading.reactive_power, reading.power_factor) == (8, 3, 0.922)
+    assert (reading.active_power_l1, reading.active_power_l2, reading.active_power_l3) == (2, 3, 2)
+    assert (reading.reactive_power_l2, reading.power_factor_l2) == (1, 0.517)
+    assert (reading.current_l1, reading.current_l2, reading.current_l3) == (1.2, 1.3, 1.2)
+    assert (reading.voltage_l1, reading.voltage_l2, reading.voltage_l3) == (238.9, 238.9, 237.5)
+
+
+def test_csharp_phase_vector_is_invalid() -> None:
+    block = PhaseBlock.decode(h("ec 03 00 34 09 00 80"))
+    assert block == PhaseBlock(current_deciamps=1004, voltage_decivolts=2356, invalid=True)
+    reading = InstantValues(phases=(block, block, block)).to_reading()
+    assert reading.current_l1 is None
+    assert reading.voltage_l1 is None
+
+
+def test_sign_bits_and_invalid_powers() -> None:
+    exporting = PowerBlock(3, 2, 832, exporting=True, reactive_negative=True)
+    raw = exporting.encode()
+    assert raw[7] & 0x0C == 0x0C
+    decoded = PowerBlock.decode(raw)
+    assert (decoded.signed_active(), decoded.signed_reactive()) == (-3.0, -2.0)
+    invalid = PowerBlock.decode(PowerBlock(1, 1, 1000, invalid=True).encode())
+    assert (invalid.signed_active(), invalid.signed_reactive(), invalid.power_factor()) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_invalid_energy_register_and_suspect_bits(caplog: pytest.LogCaptureFixture) -> None:
+    body = bytearray(GISCE_R_IN_VA_2[:30])
+    body[1:5] = (0x80000005).to_bytes(4, "little")  # invalid A+
+    body[5:9] = (0x08000001).to_bytes(4, "little")  # bit 27 set on A-
+    with caplog.at_level(logging.DEBUG):
+        values = decode_instant_values(Asdu(163, 5, 1, count=1, body=bytes(body)), MADRID)
+    assert values.energy is not None
+    assert values.energy[0] is None
+    assert values.energy[1] == 0x08000001
+    assert "bits 27-30" in caplog.text
+    reading = values.to_reading()
+    assert reading.active_energy_import is None
+    assert reading.voltage_l1 is None  # object absent
+
+
+@pytest.mark.parametrize(
+    ("count", "body", "message"),
+    [
+        (2, GISCE_R_IN_VA_2[:30], "fewer objects"),
+        (1, b"\xc5" + bytes(29), "unknown object 197"),
+        (1, GISCE_R_IN_VA_2[:20], "cut short"),
+    ],
+)
+def test_malformed_instantaneous_values(count: int, body: bytes, message: str) -> None:
+    with pytest.raises(ProtocolError, match=message):
+        decode_instant_values(Asdu(163, 5, 1, count=count, body=body), MADRID)
+
+
+def test_signal_keys_and_units() -> None:
+    assert len(SIGNAL_KEYS) == 24
+    assert SIGNAL_UNITS["active_energy_import"] is Unit.KWH
+    assert SIGNAL_UNITS["reactive_energy_q3"] is Unit.KVARH
+    assert SIGNAL_UNITS["active_power_l2"] is Unit.KW
+    assert SIGNAL_UNITS["reactive_power"] is Unit.KVAR
+    assert SIGNAL_UNITS["power_factor_l1"] is Unit.RATIO
+    assert SIGNAL_UNITS["current_l3"] is Unit.AMPERE
+    assert SIGNAL_UNITS["voltage_l1"] is Unit.VOLT
+
+
+_power = st.builds(
+    PowerBlock,
+    st.integers(0, 0xFFFFFF),
+    st.integers(0, 0xFFFFFF),
+    st.integers(0, 1000),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+_phase = st.builds(PhaseBlock, st.integers(0, 0xFFFFFF), st.integers(0, 0x3FFFFFFF), st.booleans())
+_energy = st.tuples(*[st.one_of(st.none(), st.integers(0, 0x3FFFFFFF))] * 6)
+
+
+@given(
+    st.one_of(st.none(), _energy),
+    st.one_of(st.none(), st.tuples(_power, _power, _power, _power)),
+    st.one_of(st.none(), st.tuples(_phase, _phase, _phase)),
+)
+def test_instantaneous_values_round_trip(
+    energy: tuple[int | None, ...] | None,
+    powers: tuple[PowerBlock, ...] | None,
+    phases: tuple[PhaseBlock, ...] | None,
+) -> None:
+    when = datetime(2026, 7, 1, 12, 30, tzinfo=MADRID)
+    values = InstantValues(energy=energy, powers=powers, phases=phases)
+    count, body = encode_instant_values(values, MADRID, when)
+    decoded = decode_instant_values(Asdu(163, 5, 1, count=count, body=body), MADRID)
+    stamp = when if count else None
+    assert decoded == InstantValues(energy=energy, powers=powers, phases=phases, timestamp=stamp)
+
+
+@given(st.integers(0, 127), st.binary(max_size=200))
+def test_instantaneous_decoder_raises_only_protocol_error(count: int, body: bytes) -> None:
+    try:
+        decode_instant_values(Asdu(163, 5, 1, count=count, body=body), MADRID)
+    except ProtocolError:
+        pass
