@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 import logging
 from zoneinfo import ZoneInfo
@@ -224,7 +225,5 @@ def test_instantaneous_values_round_trip(
 
 @given(st.integers(0, 127), st.binary(max_size=200))
 def test_instantaneous_decoder_raises_only_protocol_error(count: int, body: bytes) -> None:
-    try:
+    with contextlib.suppress(ProtocolError):
         decode_instant_values(Asdu(163, 5, 1, count=count, body=body), MADRID)
-    except ProtocolError:
-        pass

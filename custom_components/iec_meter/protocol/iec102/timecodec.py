@@ -1,8 +1,9 @@
 """TimeA (5 bytes) and TimeB (7 bytes) of IEC 60870-5-102, as REE meters send them.
 
 Meters keep local legal time and mark summer time with the SU bit. We turn that into an
-aware datetime in the meter's zone, SU settling the repeated October hour. Real meters set RES bits, ETI/PTI bits and wrong days of the week, so
-those are masked or ignored; an all-zero or impossible date means "no date" (None).
+aware datetime in the meter's zone, SU settling the repeated October hour. Real
+meters set RES bits, ETI/PTI bits and wrong days of the week, so those are masked or
+ignored; an all-zero or impossible date means "no date" (None).
 """
 
 from __future__ import annotations
