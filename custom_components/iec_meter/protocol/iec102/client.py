@@ -18,7 +18,14 @@ from types import TracebackType
 from typing import Self
 from zoneinfo import ZoneInfo
 
-from ..errors import CannotConnect, ConnectionLost, MeterBusy, NoResponse, ProtocolError
+from ..errors import (
+    CannotConnect,
+    ConnectionLost,
+    MeterBusy,
+    NoResponse,
+    NotSupported,
+    ProtocolError,
+)
 from ..reading import MeterIdentity, MeterReading
 from ..transport import LineSettings, Transport
 from .asdu import (
@@ -155,6 +162,9 @@ class Iec102Client:
                 reconnects_left -= 1
                 _LOGGER.debug("link %d: %s; reconnecting", self.meter.link_address, err)
                 continue
+            except NotSupported:
+                # The session is fine; the meter just does not offer this request.
+                raise
             except (NoResponse, MeterBusy, ProtocolError) as err:
                 stale = restart_stale and not isinstance(err, MeterBusy)
                 await self._drop(close_line=False)

@@ -123,14 +123,26 @@ class Iec102Session:
             return
         self.logged_in = False
         try:
-            await self.request(logout_request(self.meter.point_address), TypeId.C_FS_NA_2)
+            # Leaving is best effort: never wait the whole content timeout for it.
+            await self.request(
+                logout_request(self.meter.point_address),
+                TypeId.C_FS_NA_2,
+                content_timeout=self.timing.request_timeout,
+            )
         except MeterError as err:
             _LOGGER.debug("link %d: logout not confirmed: %s", self.meter.link_address, err)
 
-    async def request(self, request: Asdu, answer_type: TypeId) -> Asdu:
-        """Send ``request`` and poll class 2 until the meter's answer of ``answer_type``."""
+    async def request(
+        self, request: Asdu, answer_type: TypeId, content_timeout: float | None = None
+    ) -> Asdu:
+        """Send ``request`` and poll class 2 until the meter's answer of ``answer_type``.
+
+        ``content_timeout`` bounds how long "no data yet" answers are accepted
+        (default: the timing's content timeout).
+        """
         await self._send_user_data(request.encode())
-        return await self._poll_answer(request, answer_type)
+        limit = self.timing.content_timeout if content_timeout is None else content_timeout
+        return await self._poll_answer(request, answer_type, limit)
 
     async def _send_fixed(self, function: PrimaryFunction, accept: Accept) -> Frame:
         frame = await self.link.send_fixed(function, accept)
@@ -141,17 +153,16 @@ class Iec102Session:
         await self.link.send_user_data(asdu, _is_confirmation)
         self.round_trips += 1
 
-    async def _poll_answer(self, request: Asdu, answer_type: TypeId) -> Asdu:
+    async def _poll_answer(self, request: Asdu, answer_type: TypeId, limit: float) -> Asdu:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timing.content_timeout
+        deadline = loop.time() + limit
         while True:
             frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, _is_class2_answer)
             if not isinstance(frame, VariableFrame):
                 if loop.time() > deadline:
                     raise NoResponse(
                         f"link address {self.meter.link_address}: no data for "
-                        f"{TypeId(request.type_id).name} within "
-                        f"{self.timing.content_timeout:g} s"
+                        f"{TypeId(request.type_id).name} within {limit:g} s"
                     )
                 continue
             answer = Asdu.decode(frame.asdu)
