@@ -145,8 +145,14 @@ def build_line(args: argparse.Namespace) -> MeterLine:
     return MeterLine(meters, options)
 
 
-async def serve(args: argparse.Namespace) -> None:
-    """Serve until interrupted."""
+async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set (by default: until SIGINT or SIGTERM)."""
+    if stop is None:
+        # Handlers first: a caller may signal as soon as it has read READY.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
     line = build_line(args)
     if args.pty:
         url = await line.start_pty()
@@ -154,10 +160,6 @@ async def serve(args: argparse.Namespace) -> None:
         host, port = args.tcp or ("127.0.0.1", 4001)
         url = await line.start_tcp(host, port)
     print(f"READY {url}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:

@@ -154,7 +154,7 @@ def print_table(snapshot: MeterSnapshot, out: TextIO) -> None:
     out.write("\n".join(lines) + "\n")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+async def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -165,12 +165,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         ZoneInfo(args.time_zone)
-        snapshot = asyncio.run(read_meter(args))
+        snapshot = await read_meter(args)
     except AuthenticationRejected as err:
         print(f"error: password rejected: {err}", file=sys.stderr)
+        print("hint: check the read-only password (a number)", file=sys.stderr)
         return EXIT_AUTH
-    except (MeterError, ValueError, ZoneInfoNotFoundError) as err:
-        print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
+    except MeterError as err:
+        hint = next((text for kind, text in _HINTS.items() if isinstance(err, kind)), None)
+        print(f"error: {err}", file=sys.stderr)
+        if hint:
+            print(f"hint: {hint}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ValueError, ZoneInfoNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
         json.dump(snapshot_json(snapshot), sys.stdout)
@@ -178,3 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print_table(snapshot, sys.stdout)
     return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m custom_components.iec_meter``."""
+    return asyncio.run(run(argv))

@@ -203,7 +203,7 @@ async def test_cannot_connect_then_waits_the_reconnect_delay() -> None:
     url = await line.start_tcp()
     await line.stop()  # nothing listens there any more
     async with client_for(url) as client:
-        with pytest.raises(CannotConnect, match="refused|Connect call failed"):
+        with pytest.raises(CannotConnect, match=r"refused|Connect call failed"):
             await client.read_identity()
         with pytest.raises(CannotConnect, match="next connection attempt in 1 s"):
             await client.read_identity()

@@ -1,0 +1,135 @@
+"""The serialx transport: settings, opening, closing, errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import serialx
+
+from custom_components.iec_meter.protocol.errors import CannotConnect, ConnectionLost
+from custom_components.iec_meter.protocol.iec102 import Timing
+from custom_components.iec_meter.protocol.transport import LineSettings, Transport
+from tests.conftest import make_line, serving
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"url": ""}, "url is empty"),
+        ({"baudrate": 1234}, "baud rate"),
+        ({"bytesize": 6}, "data bits"),
+        ({"parity": "M"}, "parity"),
+        ({"stopbits": 1.5}, "stop bits"),
+        ({"connect_timeout": 0}, "connect timeout"),
+        ({"settle_delay": -1}, "settle delay"),
+    ],
+)
+def test_settings_are_validated(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LineSettings(**{"url": "/dev/ttyUSB0", **kwargs})
+
+
+def test_settings_properties() -> None:
+    assert LineSettings("socket://10.0.0.5:4001").is_network
+    assert LineSettings("rfc2217://10.0.0.5:4001").is_network
+    assert not LineSettings("/dev/ttyUSB0").is_network
+    assert LineSettings("/dev/ttyUSB0", parity="E").bits_per_byte == 11
+    assert LineSettings("/dev/ttyUSB0").bits_per_byte == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"request_timeout_ms": 50}, "request timeout 50 out of range"),
+        ({"retries": 101}, "retries"),
+        ({"inter_request_delay_ms": -1}, "inter-request delay"),
+        ({"reconnect_delay_ms": 999}, r"reconnect delay 999 out of range \(1000 or more\)"),
+    ],
+)
+def test_timing_is_validated(kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Timing(**kwargs)
+
+
+def test_timing_in_seconds() -> None:
+    timing = Timing(inter_request_delay_ms=250)
+    assert timing.request_timeout == 3.0
+    assert timing.retries == 3
+    assert timing.inter_request_delay == 0.25
+    assert timing.reconnect_delay == 60.0
+
+
+async def test_open_settle_receive_and_close() -> None:
+    async with serving(make_line()) as url:
+        transport = Transport(LineSettings(url, settle_delay=0.01))
+        await transport.open()
+        await transport.open()  # already open: nothing happens
+        transport.write(bytes.fromhex("10 49 01 00 4A 16"))
+        answer = await transport.receive(1.0)
+        assert answer == bytes.fromhex("10 0B 01 00 0C 16")
+        assert transport.bytes_sent == 6
+        assert transport.bytes_received == 6
+        with pytest.raises(TimeoutError):
+            await transport.receive(0.05)
+        assert transport.discard_input() == b""
+        await transport.close()
+        await transport.close()
+        assert not transport.is_open
+        with pytest.raises(ConnectionLost, match="not open"):
+            transport.write(b"\x00")
+
+
+async def test_remote_close_is_connection_lost() -> None:
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\xff")
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = Transport(LineSettings(f"socket://127.0.0.1:{port}"))
+    try:
+        await transport.open()
+        assert await transport.receive(1.0) == b"\xff"
+        with pytest.raises(ConnectionLost, match="connection closed"):
+            await transport.receive(1.0)
+    finally:
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A converter that never completes the connection cannot be made on loopback.
+    async def never(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(10)
+
+    monkeypatch.setattr(serialx, "create_serial_connection", never)
+    transport = Transport(LineSettings("socket://127.0.0.1:1", connect_timeout=0.05))
+    with pytest.raises(CannotConnect, match=r"no connection within 0\.05 s"):
+        await transport.open()
+
+
+async def test_invalid_socket_url() -> None:
+    transport = Transport(LineSettings("socket://no-port"))
+    with pytest.raises(CannotConnect, match="socket://no-port"):
+        await transport.open()
+
+
+async def test_close_aborts_when_the_port_will_not_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with serving(make_line()) as url:
+        transport = Transport(LineSettings(url, connect_timeout=0.05))
+        await transport.open()
+        inner = transport._transport
+        assert inner is not None
+
+        async def stuck() -> None:
+            await asyncio.sleep(10)
+
+        aborted = []
+        monkeypatch.setattr(inner, "wait_closed", stuck)
+        original_abort = inner.abort
+        monkeypatch.setattr(inner, "abort", lambda: (aborted.append(True), original_abort()))
+        await transport.close()
+        assert aborted == [True]

@@ -1,0 +1,82 @@
+"""``python -m simulator``: arguments, READY line, serving until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from custom_components.iec_meter.protocol.iec102 import MeterAddress
+from simulator.cli import build_line, build_parser, serve
+from tests.conftest import client_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_arguments_build_a_bus_with_faults() -> None:
+    args = build_parser().parse_args(
+        [
+            "iec102",
+            "--meter", "11,1,7",
+            "--meter", "12,2,8",
+            "--single-phase",
+            "--corrupt-every", "3",
+            "--unsupported", "162",
+            "--baud", "9600",
+        ]
+    )  # fmt: skip
+    line = build_line(args)
+    assert [m.config.link_address for m in line.meters] == [11, 12]
+    assert [m.config.password for m in line.meters] == [7, 8]
+    assert not line.meters[0].config.three_phase
+    assert line.meters[1].unsupported == frozenset({162})
+    assert line.options.faults.corrupt_every == 3
+    assert line.options.baud == 9600
+
+
+@pytest.mark.parametrize("bad", ["--tcp=nope", "--meter=1,2", "--meter=a,b,c"])
+def test_bad_arguments(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["iec102", bad])
+
+
+async def test_serve_prints_ready_and_stops(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["iec102", "--tcp", "127.0.0.1:0", "--password", "7"])
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(args, stop))
+    for _ in range(100):
+        out = capsys.readouterr().out
+        if out:
+            break
+        await asyncio.sleep(0.01)
+    assert out.startswith("READY socket://127.0.0.1:")
+    assert out.count("\n") == 1
+    async with client_for(out.split()[1], MeterAddress(1, 1, 7)) as client:
+        assert (await client.read_identity()).serial_number == 48300001
+    stop.set()
+    await task
+
+
+@pytest.mark.parametrize("where", [["--pty"], ["--tcp", "127.0.0.1:0"]])
+def test_module_prints_exactly_one_ready_line(where: list[str]) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "iec102", *where],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("READY ")
+        url = line.split()[1]
+        assert url.startswith(("/dev/pts/", "socket://127.0.0.1:"))
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0

@@ -1,0 +1,140 @@
+"""The simulated meter behaves like a real one."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from custom_components.iec_meter.protocol.iec102.asdu import Asdu, instantaneous_request
+from custom_components.iec_meter.protocol.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.protocol.iec102.frames import (
+    FixedFrame,
+    VariableFrame,
+    decode_frame,
+)
+from simulator.iec102_meter import MeterConfig, SimulatedMeter
+from simulator.meter_model import MeterModel
+from tests.conftest import MADRID, client_for, make_line, serving
+
+NOON = datetime(2026, 6, 21, 13, 0, tzinfo=MADRID)
+
+
+def meter(**kwargs: object) -> SimulatedMeter:
+    return SimulatedMeter(MeterConfig(**kwargs), MADRID, lambda: NOON)  # type: ignore[arg-type]
+
+
+def send(target: SimulatedMeter, control: int, asdu: Asdu | None = None, address: int = 1):
+    frame = (
+        FixedFrame(control, address)
+        if asdu is None
+        else VariableFrame(control, address, asdu.encode())
+    )
+    answer = target.handle(frame)
+    return None if answer is None else decode_frame(answer)
+
+
+def test_ignores_other_addresses_and_secondary_frames() -> None:
+    target = meter()
+    assert send(target, 0x49, address=2) is None
+    assert send(target, 0x0B) is None  # a frame from another secondary
+
+
+def test_repeats_its_answer_when_fcb_does_not_toggle() -> None:
+    target = meter()
+    send(target, 0x40)
+    login = Asdu(183, 6, 1, count=1, body=b"\x01\0\0\0")
+    assert send(target, 0x73, login) == FixedFrame(0x00, 1)
+    first = send(target, 0x5B)  # poll, FCB 0
+    again = send(target, 0x5B)  # same FCB: a retransmission
+    assert isinstance(first, VariableFrame)
+    assert again == first
+    assert send(target, 0x7B) == FixedFrame(0x09, 1)  # toggled: nothing more queued
+    assert send(target, 0x7A) == FixedFrame(0x09, 1)  # class 1: no data
+
+
+def test_refusals() -> None:
+    target = meter()
+    send(target, 0x40)
+    assert send(target, 0x73, Asdu(100, 5, 1)) == FixedFrame(0x00, 1)
+    answer = send(target, 0x5B)
+    assert isinstance(answer, VariableFrame)
+    refused = Asdu.decode(answer.asdu)
+    assert (refused.type_id, refused.negative) == (100, True)  # not logged in
+    # A user-data frame whose ASDU is too short is not accepted.
+    raw = VariableFrame(0x73, 1, b"\x64\x00").encode()
+    assert target.handle(decode_frame(raw)) == FixedFrame(0x01, 1).encode()  # type: ignore[arg-type]
+    # Unknown objects in an instantaneous request.
+    target.logged_in = True
+    bad = Asdu(162, 5, 1, count=1, body=b"\xc7")
+    send(target, 0x53, bad)
+    answer = send(target, 0x7B)
+    assert isinstance(answer, VariableFrame)
+    assert Asdu.decode(answer.asdu).cause == Cause.OBJECT_NOT_AVAILABLE
+
+
+def test_partial_instantaneous_request() -> None:
+    target = meter()
+    target.logged_in = True
+    send(target, 0x53, instantaneous_request(1, (instantaneous_request(1).body[1],)))  # type: ignore[arg-type]
+    answer = send(target, 0x7B)
+    assert isinstance(answer, VariableFrame)
+    asdu = Asdu.decode(answer.asdu)
+    assert (asdu.type_id, asdu.count) == (TypeId.R_IN_VA_2, 1)
+
+
+def test_model_exports_at_midday_and_energy_grows() -> None:
+    model = MeterModel(peak_load_kw=2.0, peak_solar_kw=8.0)
+    first = model.sample(NOON).to_reading()
+    assert first.active_power is not None
+    assert first.active_power < 0  # exporting
+    assert first.active_power_l1 is not None
+    assert first.active_power_l1 < 0
+    later = model.sample(NOON.replace(hour=16)).to_reading()
+    assert later.active_energy_export is not None
+    assert first.active_energy_export is not None
+    assert later.active_energy_export > first.active_energy_export
+    night = model.sample(NOON.replace(hour=22)).to_reading()
+    assert night.active_power is not None
+    assert night.active_power >= 0
+    assert model.sample(NOON.replace(hour=21)).energy is not None  # time going back
+
+
+def test_single_phase_meter_flags_l2_l3_invalid() -> None:
+    model = MeterModel(three_phase=False)
+    reading = model.sample(NOON).to_reading()
+    assert reading.voltage_l1 is not None
+    assert reading.voltage_l2 is None
+    assert reading.active_power_l3 is None
+
+
+async def test_one_session_at_a_time() -> None:
+    line = make_line()
+    async with serving(line) as url, client_for(url) as client:
+        await client.read_identity()
+        host, port = url.removeprefix("socket://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        assert await asyncio.wait_for(reader.read(10), 1) == b""  # closed at once
+        writer.close()
+        await writer.wait_closed()
+        assert (await client.read_identity()).serial_number == 48300001
+
+
+async def test_pacing_takes_at_least_the_wire_time() -> None:
+    line = make_line(baud=9600, latency_ms=5)
+    async with serving(line) as url, client_for(url) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await client.read_instantaneous()
+        elapsed = loop.time() - start
+        wire = (client.transport.bytes_sent + client.transport.bytes_received) * 10 / 9600
+    assert elapsed >= wire + 6 * 0.005
+
+
+@pytest.mark.parametrize("session_timeout", [0.0, 30.0])
+def test_session_timeout_keeps_a_busy_session(session_timeout: float) -> None:
+    target = meter(session_timeout=session_timeout)
+    target.logged_in = True
+    send(target, 0x49)
+    assert target.logged_in

@@ -1,0 +1,128 @@
+"""``python -m custom_components.iec_meter read`` against the simulator process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from custom_components.iec_meter import cli
+from custom_components.iec_meter.protocol.reading import SIGNAL_KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture
+def simulator_url() -> Iterator[str]:
+    """A real simulator process serving meter 1 (point 1, password 7) on TCP."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "iec102", "--tcp", "127.0.0.1:0", "--password", "7"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=ENV,
+    )
+    assert process.stdout is not None
+    ready = process.stdout.readline()
+    assert ready.startswith("READY ")
+    try:
+        yield ready.split()[1]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_table(simulator_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status = await cli.run(["read", "--url", simulator_url, "--password", "7"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "Serial number      48300001" in out
+    assert "Manufacturer code  66" in out
+    assert "Meter clock" in out
+    for key in SIGNAL_KEYS:
+        assert key in out
+    assert "kWh" in out
+
+
+async def test_json(simulator_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status = await cli.run(["read", "--url", simulator_url, "--password", "7", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert set(SIGNAL_KEYS) <= set(document)
+    assert all(isinstance(document[key], float) for key in SIGNAL_KEYS)
+    assert document["identity"] == {
+        "manufacturer_code": 66,
+        "serial_number": 48300001,
+        "standard_date": "04/2002",
+    }
+    assert document["timestamp"].startswith("20")
+    assert document["clock"].startswith("20")
+
+
+async def test_rejected_password_exits_2(
+    simulator_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = await cli.run(["read", "--url", simulator_url, "--password", "8", "--json"])
+    captured = capsys.readouterr()
+    assert status == 2
+    assert captured.out == ""
+    assert "password rejected" in captured.err
+
+
+async def test_silent_meter_exits_1_with_a_hint(
+    simulator_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = await cli.run(
+        [
+            "read",
+            "--url",
+            simulator_url,
+            "--link-address",
+            "9",
+            "--timeout",
+            "0.1",
+            "--retries",
+            "0",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "no answer" in err
+    assert "check the link address, baud rate, parity and wiring" in err
+
+
+async def test_unreachable_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    status = await cli.run(["read", "--url", "/dev/does-not-exist"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "does-not-exist" in err
+    assert "hint: check the port path" in err
+
+
+async def test_bad_time_zone_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await cli.run(["read", "--url", "/dev/null", "--time-zone", "Mars/Olympus"]) == 1
+    assert "Mars/Olympus" in capsys.readouterr().err
+
+
+def test_as_a_module(simulator_url: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "custom_components.iec_meter", "read",
+            "--url", simulator_url, "--password", "7", "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["identity"]["serial_number"] == 48300001
