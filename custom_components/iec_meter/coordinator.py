@@ -1,0 +1,161 @@
+"""One DataUpdateCoordinator per meter, its polls serialized with the other meters'.
+
+Polls never overlap (the coordinator schedules the next one after the last finished) and
+meters on one connection take turns on its lock, so a slow meter never piles requests
+up. An unreachable meter raises UpdateFailed: its entities become unavailable and the
+coordinator logs the loss once and the recovery once. A rejected password also opens a
+repair issue that asks for the new one; the other meters keep running.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .connection import MeterConnection, meter_address, meter_zone
+from .const import (
+    CLOCK_READ_INTERVAL,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL_S,
+    DOMAIN,
+    LOGGER,
+)
+from .protocol.errors import AuthenticationRejected, MeterError
+from .protocol.reading import MeterReading
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigSubentry
+
+    from .data import IecMeterConfigEntry
+
+
+@dataclass(frozen=True, slots=True)
+class MeterData:
+    """What one poll of a meter produced."""
+
+    reading: MeterReading
+    #: The meter's clock at its last read, and its drift against Home Assistant's.
+    clock: datetime | None = None
+    clock_drift: float | None = None
+
+
+@dataclass
+class PollStatistics:
+    """Counters for diagnostics."""
+
+    polls: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    total_seconds: float = 0.0
+    last_success: datetime | None = None
+
+    @property
+    def average_seconds(self) -> float | None:
+        """Mean duration of a poll."""
+        return self.total_seconds / self.polls if self.polls else None
+
+
+def auth_issue_id(subentry_id: str) -> str:
+    """Repair issue id for a meter whose password was rejected."""
+    return f"auth_failed_{subentry_id}"
+
+
+class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
+    """Polls one meter."""
+
+    config_entry: IecMeterConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: IecMeterConfigEntry,
+        subentry: ConfigSubentry,
+        connection: MeterConnection,
+    ) -> None:
+        """Set the meter up; the first poll happens in the entry's setup."""
+        interval = int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL_S))
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{subentry.title} (link address {subentry.data['link_address']})",
+            update_interval=timedelta(seconds=interval),
+            always_update=False,
+        )
+        self.subentry = subentry
+        self.connection = connection
+        self.client = connection.client(meter_address(subentry.data), meter_zone(subentry.data))
+        self.statistics = PollStatistics()
+        self._clock: datetime | None = None
+        self._clock_drift: float | None = None
+        self._clock_read_at: float | None = None
+
+    async def _async_update_data(self) -> MeterData:
+        started = time.monotonic()
+        self.statistics.polls += 1
+        try:
+            data = await self.connection.run(self._read)
+        except AuthenticationRejected as err:
+            self._record_failure(err)
+            self._open_auth_issue()
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="auth_failed",
+                translation_placeholders={"meter": self.subentry.title},
+            ) from err
+        except MeterError as err:
+            self._record_failure(err)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="meter_unavailable",
+                translation_placeholders={"meter": self.subentry.title, "error": str(err)},
+            ) from err
+        finally:
+            self.statistics.total_seconds += time.monotonic() - started
+        self.statistics.last_success = dt_util.utcnow()
+        ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.subentry.subentry_id))
+        return data
+
+    async def _read(self) -> MeterData:
+        reading = await self.client.read_instantaneous()
+        now = time.monotonic()
+        due = self._clock_read_at is None or (
+            now - self._clock_read_at >= CLOCK_READ_INTERVAL.total_seconds()
+        )
+        if due:
+            clock = await self.client.read_clock()
+            self._clock_read_at = now
+            self._clock = clock
+            self._clock_drift = (
+                None if clock is None else (clock - dt_util.utcnow()).total_seconds()
+            )
+        return MeterData(reading=reading, clock=self._clock, clock_drift=self._clock_drift)
+
+    def _record_failure(self, err: MeterError) -> None:
+        self.statistics.failures += 1
+        self.statistics.last_error = f"{type(err).__name__}: {err}"
+
+    def _open_auth_issue(self) -> None:
+        subentry = self.subentry
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            auth_issue_id(subentry.subentry_id),
+            data={"entry_id": self.config_entry.entry_id, "subentry_id": subentry.subentry_id},
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="auth_failed",
+            translation_placeholders={"meter": subentry.title},
+        )
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and log out of the meter."""
+        await super().async_shutdown()
+        await self.connection.run(self.client.close)

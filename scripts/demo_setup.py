@@ -1,0 +1,685 @@
+"""Helper of ``scripts/demo``: run Home Assistant and set it up through its own APIs.
+
+Run with the Python of the venv Home Assistant is installed in::
+
+    python scripts/demo_setup.py requirements --config-dir DIR
+    python scripts/demo_setup.py hass -c DIR [hass options...]
+    python scripts/demo_setup.py configure --url URL --meter-url socket://HOST:PORT [--check 90]
+
+``requirements`` installs (with pip, under Home Assistant's own package constraints) the
+requirements of every integration the demo's Home Assistant sets up, so that it can run
+with ``--skip-pip``. ``hass`` starts Home Assistant (also on Python 3.13.0/3.13.1, which
+Home Assistant 2026.2 refuses although it runs there). ``configure`` does the onboarding
+(user ``demo`` / ``demo``), adds the meter through the integration's config flow and points
+the Energy dashboard at its import and export energy, each only when not done yet; with
+``--check`` it then waits for the meter's sensors to carry live values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+import json
+import math
+import os
+from pathlib import Path
+import subprocess
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+DOMAIN = "iec_meter"
+CLIENT_NAME = "IEC meter demo"
+# unique_id suffix -> what the check needs of it.
+WANTED_SENSORS = {
+    "_active_energy_import": "import energy",
+    "_active_energy_export": "export energy",
+    "_active_power": "active power",
+    "_voltage_l1": "voltage L1",
+}
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+class DemoError(Exception):
+    """A set-up step failed; the message says which and why."""
+
+
+def log(message: str) -> None:
+    """Progress line on stderr."""
+    print(f"[demo] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- requirements
+
+
+def _integration_dirs(config_dir: Path) -> list[Path]:
+    import homeassistant.components  # noqa: PLC0415  (heavy: only for this command)
+
+    return [config_dir / "custom_components", Path(homeassistant.components.__path__[0])]
+
+
+def _manifest(domain: str, dirs: Sequence[Path]) -> dict[str, Any] | None:
+    for base in dirs:
+        path = base / domain / "manifest.json"
+        if path.is_file():
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return data
+    return None
+
+
+def needed_requirements(config_dir: Path) -> list[str]:
+    """Requirements of the integrations Home Assistant sets up for ``config_dir``.
+
+    That is what Home Assistant's bootstrap sets up: its core and default integrations,
+    the top-level keys of configuration.yaml, the domains of existing config entries
+    and our integration, each with its dependencies.
+    """
+    from homeassistant import bootstrap  # noqa: PLC0415
+    from homeassistant.util import package  # noqa: PLC0415
+    from homeassistant.util.yaml import loader  # noqa: PLC0415
+
+    config = loader.load_yaml(str(config_dir / "configuration.yaml")) or {}
+    domains = {str(key).split(" ", 1)[0] for key in config}
+    domains |= bootstrap.CORE_INTEGRATIONS | bootstrap.DEFAULT_INTEGRATIONS | {DOMAIN}
+    entries_file = config_dir / ".storage" / "core.config_entries"
+    if entries_file.is_file():
+        entries = json.loads(entries_file.read_text(encoding="utf-8"))
+        domains |= {entry["domain"] for entry in entries["data"]["entries"]}
+
+    dirs = _integration_dirs(config_dir)
+    seen: set[str] = set()
+    todo = sorted(domains)
+    requirements: list[str] = []
+    while todo:
+        domain = todo.pop()
+        if domain in seen:
+            continue
+        seen.add(domain)
+        manifest = _manifest(domain, dirs)
+        if manifest is None:
+            continue
+        requirements.extend(manifest.get("requirements", []))
+        todo.extend(manifest.get("dependencies", []))
+    return sorted({req for req in requirements if not package.is_installed(req)})
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    """Install what the integrations need and the venv lacks."""
+    import homeassistant  # noqa: PLC0415
+
+    missing = needed_requirements(Path(args.config_dir))
+    if not missing:
+        log("Home Assistant's integration requirements are installed")
+        return 0
+    constraints = Path(homeassistant.__path__[0]) / "package_constraints.txt"
+    log(f"installing {' '.join(missing)} (under {constraints.name})")
+    started = time.monotonic()
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "-c", str(constraints)]
+    if sys.version_info[:3] < (3, 13, 2):
+        command.append("--ignore-requires-python")
+    subprocess.run([*command, *missing], check=True)  # noqa: S603
+    log(f"installed in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+# --------------------------------------------------------------------------- hass
+
+
+def cmd_hass(argv: list[str]) -> int:
+    """Run Home Assistant's own entry point with ``argv``."""
+    from homeassistant import __main__ as hass_main  # noqa: PLC0415
+
+    # Home Assistant 2026.2 asks for Python >= 3.13.2 but runs on 3.13.0/3.13.1, the
+    # Python scripts/setup accepts for the floor venv (see the note there).
+    if sys.version_info[:3] < hass_main.REQUIRED_PYTHON_VER and sys.version_info[:2] >= (3, 13):
+        hass_main.REQUIRED_PYTHON_VER = (3, 13, 0)
+    sys.argv = ["hass", *argv]
+    return hass_main.main()
+
+
+# --------------------------------------------------------------------------- configure
+
+
+@dataclass
+class Api:
+    """Home Assistant's REST and websocket API, logged in."""
+
+    session: aiohttp.ClientSession
+    url: str
+    token: str = ""
+    _ws: aiohttp.ClientWebSocketResponse | None = None
+    _next_id: int = 1
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def client_id(self) -> str:
+        """The IndieAuth client id: the instance itself, like its own frontend."""
+        return f"{self.url}/"
+
+    async def request(
+        self, method: str, path: str, payload: Any = None, *, auth: bool = True, form: bool = False
+    ) -> tuple[int, Any]:
+        """Send one request; the status and the decoded JSON (or text) answer."""
+        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        kwargs: dict[str, Any] = {"data": payload} if form else {"json": payload}
+        if payload is None:
+            kwargs = {}
+        async with self.session.request(
+            method, self.url + path, headers=headers, timeout=HTTP_TIMEOUT, **kwargs
+        ) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except ValueError:
+                return response.status, text
+
+    async def ok(
+        self, method: str, path: str, payload: Any = None, *, auth: bool = True, form: bool = False
+    ) -> Any:
+        """Like :meth:`request`, but only a 2xx answer is accepted."""
+        status, body = await self.request(method, path, payload, auth=auth, form=form)
+        if not 200 <= status < 300:
+            raise DemoError(f"{method} {path} answered HTTP {status}: {body}")
+        return body
+
+    async def ws(self, message: dict[str, Any]) -> Any:
+        """One websocket command; its result, or DemoError with Home Assistant's error."""
+        if self._ws is None:
+            self._ws = await self.session.ws_connect(self.url + "/api/websocket")
+            hello = await self._ws.receive_json()
+            await self._ws.send_json({"type": "auth", "access_token": self.token})
+            answer = await self._ws.receive_json()
+            if answer.get("type") != "auth_ok":
+                raise DemoError(f"websocket login failed: {hello} / {answer}")
+        message = {"id": self._next_id, **message}
+        self._next_id += 1
+        await self._ws.send_json(message)
+        while True:
+            answer = await self._ws.receive_json(timeout=60)
+            if answer.get("id") == message["id"] and answer.get("type") == "result":
+                break
+        if not answer.get("success"):
+            raise WsError(message["type"], answer.get("error", {}))
+        return answer.get("result")
+
+    async def close(self) -> None:
+        """Close the websocket."""
+        if self._ws is not None:
+            await self._ws.close()
+
+
+class WsError(DemoError):
+    """A websocket command answered an error."""
+
+    def __init__(self, command: str, error: dict[str, Any]) -> None:
+        """Keep Home Assistant's error code and message."""
+        self.code = error.get("code")
+        super().__init__(f"{command}: {error.get('code')}: {error.get('message')}")
+
+
+async def wait_for_http(api: Api, hass_pid: int | None, limit: float) -> list[dict[str, Any]]:
+    """Wait until Home Assistant's HTTP server answers; the onboarding status."""
+    deadline = time.monotonic() + limit
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if hass_pid is not None and not _alive(hass_pid):
+            raise DemoError("Home Assistant exited while starting")
+        try:
+            status, body = await api.request("GET", "/api/onboarding", auth=False)
+        except (aiohttp.ClientError, TimeoutError) as err:
+            last = repr(err)
+        else:
+            if status == 200 and isinstance(body, list):
+                return body
+            last = f"HTTP {status}: {body}"
+        await asyncio.sleep(1)
+    raise DemoError(f"Home Assistant did not answer on {api.url} within {limit:.0f}s ({last})")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def get_tokens(api: Api, code: str) -> None:
+    """Exchange an authorization code for an access token."""
+    tokens = await api.ok(
+        "POST",
+        "/auth/token",
+        {"grant_type": "authorization_code", "code": code, "client_id": api.client_id},
+        auth=False,
+        form=True,
+    )
+    api.token = tokens["access_token"]
+
+
+async def login(api: Api, username: str, password: str) -> None:
+    """Log in through the login flow, as the login page does."""
+    flow = await api.ok(
+        "POST",
+        "/auth/login_flow",
+        {
+            "client_id": api.client_id,
+            "handler": ["homeassistant", None],
+            "redirect_uri": f"{api.url}/?auth_callback=1",
+        },
+        auth=False,
+    )
+    result = await api.ok(
+        "POST",
+        f"/auth/login_flow/{flow['flow_id']}",
+        {"client_id": api.client_id, "username": username, "password": password},
+        auth=False,
+    )
+    if result.get("type") != "create_entry":
+        raise DemoError(f"login as {username!r} failed: {result.get('errors') or result}")
+    await get_tokens(api, result["result"])
+
+
+async def onboard(api: Api, steps: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Do the onboarding steps not done yet (and log in either way)."""
+    done = {step["step"] for step in steps if step["done"]}
+    if "user" in done:
+        await login(api, args.username, args.password)
+    else:
+        log(f"onboarding: creating the owner {args.username!r}")
+        answer = await api.ok(
+            "POST",
+            "/api/onboarding/users",
+            {
+                "client_id": api.client_id,
+                "name": args.owner_name,
+                "username": args.username,
+                "password": args.password,
+                "language": "en",
+            },
+            auth=False,
+        )
+        await get_tokens(api, answer["auth_code"])
+    await wait_running(api, args.timeout)
+    if "core_config" not in done:
+        log("onboarding: location, time zone, units and currency")
+        await api.ws(
+            {
+                "type": "config/core/update",
+                "location_name": "IEC meter demo",
+                "latitude": 40.4168,
+                "longitude": -3.7038,
+                "elevation": 657,
+                "unit_system": "metric",
+                "time_zone": "Europe/Madrid",
+                "currency": "EUR",
+                "country": "ES",
+                "language": "en",
+            }
+        )
+        await api.ok("POST", "/api/onboarding/core_config", {})
+    if "analytics" not in done:
+        log("onboarding: analytics (left off)")
+        await api.ok("POST", "/api/onboarding/analytics", {})
+    if "integration" not in done:
+        log("onboarding: integrations step")
+        await api.ok(
+            "POST",
+            "/api/onboarding/integration",
+            {"client_id": api.client_id, "redirect_uri": f"{api.url}/?auth_callback=1"},
+        )
+    steps = await api.ok("GET", "/api/onboarding", auth=False)
+    if not all(step["done"] for step in steps):
+        raise DemoError(f"onboarding not complete: {steps}")
+    log("onboarding: " + ", ".join(f"{step['step']} done" for step in steps))
+
+
+async def wait_running(api: Api, limit: float) -> None:
+    """Wait until Home Assistant has finished starting."""
+    deadline = time.monotonic() + limit
+    state: Any = None
+    while time.monotonic() < deadline:
+        state = await api.ok("GET", "/api/core/state")
+        if state.get("state") == "RUNNING":
+            config = await api.ok("GET", "/api/config")
+            api.versions["homeassistant"] = config.get("version", "?")
+            return
+        await asyncio.sleep(1)
+    raise DemoError(f"Home Assistant still not running after {limit:.0f}s: {state}")
+
+
+def _schema_fields(step: dict[str, Any]) -> str:
+    schema = step.get("data_schema") or []
+    return ", ".join(str(item.get("name")) for item in schema) or "-"
+
+
+async def run_config_flow(api: Api, answers: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Drive the integration's config flow with ``answers`` per step; the created entry."""
+    step = await api.ok("POST", "/api/config/config_entries/flow", {"handler": DOMAIN})
+    for _ in range(10):
+        kind, step_id = step.get("type"), step.get("step_id")
+        if kind == "create_entry":
+            result: dict[str, Any] = step.get("result") or {}
+            return result
+        if step.get("errors"):
+            raise DemoError(f"config flow step {step_id!r} answered errors {step['errors']}")
+        if kind == "form" and step_id in answers:
+            log(f"config flow: form {step_id!r} ({_schema_fields(step)})")
+            user_input = answers[step_id]
+        elif kind == "menu" and step_id in answers:
+            options = step.get("menu_options")
+            log(f"config flow: menu {step_id!r} {options}")
+            user_input = answers[step_id]
+        else:
+            raise DemoError(f"config flow: unexpected step: {json.dumps(step)}")
+        step = await api.ok(
+            "POST", f"/api/config/config_entries/flow/{step['flow_id']}", user_input
+        )
+    raise DemoError("config flow: too many steps")
+
+
+async def ensure_entry(api: Api, args: argparse.Namespace) -> dict[str, Any]:
+    """The integration's config entry, made through the config flow when missing."""
+    entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+    if entries:
+        log(f"config entry exists: {entries[0]['title']!r} ({entries[0]['state']})")
+    else:
+        host, port = _host_port(args.meter_url)
+        answers: dict[str, dict[str, Any]] = {
+            "user": {"utility": "other"},
+            "connection": {"next_step_id": "network"},
+            "network": {"host": host, "port": port},
+            "meter": {
+                "name": args.meter_name,
+                "link_address": args.link_address,
+                "point_address": args.point_address,
+                "password": args.meter_password,
+            },
+        }
+        entry = await run_config_flow(api, answers)
+        log(f"config flow: created {entry.get('title')!r}")
+    # Wait until it is set up.
+    deadline = time.monotonic() + args.timeout
+    while True:
+        entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        entry = entries[0]
+        if entry["state"] == "loaded":
+            return dict(entry)
+        if time.monotonic() > deadline or entry["state"] in ("setup_error", "migration_error"):
+            raise DemoError(f"config entry not loaded: {entry}")
+        await asyncio.sleep(1)
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    rest = url.removeprefix("socket://")
+    host, _, port = rest.rpartition(":")
+    return host, int(port)
+
+
+async def find_sensors(api: Api, entry_id: str, limit: float) -> dict[str, dict[str, Any]]:
+    """The integration's entity registry entries, by wanted unique id suffix."""
+    deadline = time.monotonic() + limit
+    while True:
+        registry = await api.ws({"type": "config/entity_registry/list"})
+        ours = [
+            item
+            for item in registry
+            if item.get("platform") == DOMAIN and item.get("config_entry_id") == entry_id
+        ]
+        found = {
+            suffix: item
+            for suffix in WANTED_SENSORS
+            for item in ours
+            if str(item.get("unique_id", "")).endswith(suffix)
+        }
+        if len(found) == len(WANTED_SENSORS):
+            disabled = [item["entity_id"] for item in found.values() if item.get("disabled_by")]
+            if disabled:
+                raise DemoError(f"entities disabled: {disabled}")
+            return found
+        if time.monotonic() > deadline:
+            missing = [name for suffix, name in WANTED_SENSORS.items() if suffix not in found]
+            listing = [(item["entity_id"], item.get("unique_id")) for item in ours]
+            raise DemoError(f"no entity for {missing}; the entry has {listing}")
+        await asyncio.sleep(1)
+
+
+def grid_source(import_id: str, export_id: str, legacy: bool) -> dict[str, Any]:
+    """One grid connection: energy from the grid and back, in either prefs format."""
+    if legacy:  # Home Assistant < 2026.4-ish: flow_from / flow_to lists.
+        return {
+            "type": "grid",
+            "flow_from": [
+                {
+                    "stat_energy_from": import_id,
+                    "stat_cost": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": None,
+                }
+            ],
+            "flow_to": [
+                {
+                    "stat_energy_to": export_id,
+                    "stat_compensation": None,
+                    "entity_energy_price": None,
+                    "number_energy_price": None,
+                }
+            ],
+            "cost_adjustment_day": 0.0,
+        }
+    return {  # The unified grid format: one import/export pair per source.
+        "type": "grid",
+        "stat_energy_from": import_id,
+        "stat_energy_to": export_id,
+        "stat_cost": None,
+        "entity_energy_price": None,
+        "number_energy_price": None,
+        "stat_compensation": None,
+        "entity_energy_price_export": None,
+        "number_energy_price_export": None,
+        "cost_adjustment_day": 0.0,
+    }
+
+
+def _grid_stats(prefs: dict[str, Any] | None) -> tuple[set[str], set[str]]:
+    """Statistic ids used as grid import and export, in either format."""
+    imports: set[str] = set()
+    exports: set[str] = set()
+    for source in (prefs or {}).get("energy_sources", []):
+        if source.get("type") != "grid":
+            continue
+        imports.update(f["stat_energy_from"] for f in source.get("flow_from", []))
+        exports.update(f["stat_energy_to"] for f in source.get("flow_to", []))
+        imports.add(source.get("stat_energy_from") or "")
+        exports.add(source.get("stat_energy_to") or "")
+    return imports - {""}, exports - {""}
+
+
+async def get_energy_prefs(api: Api) -> dict[str, Any] | None:
+    """The Energy dashboard's preferences, or None while never saved."""
+    try:
+        prefs: dict[str, Any] = await api.ws({"type": "energy/get_prefs"})
+    except WsError as err:
+        if err.code == "not_found":
+            return None
+        raise
+    return prefs
+
+
+async def ensure_energy(api: Api, import_id: str, export_id: str) -> dict[str, Any]:
+    """Point the Energy dashboard's grid at the meter; the saved preferences."""
+    prefs = await get_energy_prefs(api)
+    imports, exports = _grid_stats(prefs)
+    if import_id in imports and export_id in exports:
+        log("energy dashboard already uses the meter")
+        return prefs or {}
+    errors = []
+    for legacy in (False, True):
+        try:
+            await api.ws(
+                {
+                    "type": "energy/save_prefs",
+                    "energy_sources": [grid_source(import_id, export_id, legacy)],
+                }
+            )
+        except WsError as err:
+            errors.append(str(err))
+            continue
+        log(f"energy dashboard: grid in {'legacy' if legacy else 'unified'} format")
+        break
+    else:
+        raise DemoError(f"energy/save_prefs refused both formats: {errors}")
+    prefs = await get_energy_prefs(api)
+    imports, exports = _grid_stats(prefs)
+    if import_id not in imports or export_id not in exports:
+        raise DemoError(f"energy prefs do not show the meter after saving: {prefs}")
+    return prefs or {}
+
+
+def _number(state: dict[str, Any] | None) -> float | None:
+    if state is None:
+        return None
+    try:
+        value = float(state["state"])
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _fmt(state: dict[str, Any] | None) -> str:
+    if state is None:
+        return "(no state)"
+    unit = state.get("attributes", {}).get("unit_of_measurement") or ""
+    return f"{state['state']} {unit}".strip()
+
+
+async def check_live(api: Api, entity_ids: Iterable[str], seconds: float) -> bool:
+    """Wait until every sensor is numeric and at least one was updated again since."""
+    wanted = list(entity_ids)
+    deadline = time.monotonic() + seconds
+    first: dict[str, tuple[Any, ...]] = {}
+    nudged_at = time.monotonic()
+    states: dict[str, dict[str, Any]] = {}
+    while True:
+        all_states = await api.ok("GET", "/api/states")
+        states = {s["entity_id"]: s for s in all_states if s["entity_id"] in wanted}
+        numeric = all(_number(states.get(entity_id)) is not None for entity_id in wanted)
+        if numeric:
+            stamp = {
+                entity_id: (
+                    states[entity_id]["state"],
+                    states[entity_id].get("last_updated"),
+                    states[entity_id].get("last_reported"),
+                )
+                for entity_id in wanted
+            }
+            if not first:
+                first = stamp
+                nudged_at = time.monotonic()
+                log("all sensors numeric; waiting for a further update")
+            changed = [entity_id for entity_id in wanted if stamp[entity_id] != first[entity_id]]
+            if changed:
+                log(f"updated again: {', '.join(changed)}")
+                break
+        now = time.monotonic()
+        if first and now - nudged_at > 20:
+            # No new reading yet: ask for one, as the UI's "update entity" does.
+            log("asking the integration for a fresh reading (homeassistant.update_entity)")
+            await api.ok("POST", "/api/services/homeassistant/update_entity", {"entity_id": wanted})
+            nudged_at = now
+        if now > deadline:
+            break
+        await asyncio.sleep(2)
+    ok = bool(first) and any(
+        (s["state"], s.get("last_updated"), s.get("last_reported")) != first[e]
+        for e, s in states.items()
+    )
+    for entity_id in wanted:
+        state = states.get(entity_id)
+        when = state.get("last_updated") if state else None
+        print(f"  {entity_id:<50} {_fmt(state):<22} last_updated {when}")
+    return ok
+
+
+async def configure(args: argparse.Namespace) -> int:
+    """Onboarding, config entry and energy prefs; then the optional check."""
+    async with aiohttp.ClientSession() as session:
+        api = Api(session, args.url.rstrip("/"))
+        try:
+            return await _configure(api, args)
+        except DemoError as err:
+            log(f"FAILED: {err}")
+            return 1
+        finally:
+            await api.close()
+
+
+async def _configure(api: Api, args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    steps = await wait_for_http(api, args.hass_pid, args.timeout)
+    log(f"Home Assistant answers after {time.monotonic() - started:.0f}s")
+    await onboard(api, steps, args)
+    log(f"Home Assistant {api.versions.get('homeassistant')} is running")
+    entry = await ensure_entry(api, args)
+    sensors = await find_sensors(api, entry["entry_id"], args.timeout)
+    entity = {suffix: item["entity_id"] for suffix, item in sensors.items()}
+    prefs = await ensure_energy(
+        api, entity["_active_energy_import"], entity["_active_energy_export"]
+    )
+    print("Meter sensors:")
+    for suffix, name in WANTED_SENSORS.items():
+        print(f"  {name:<14} {entity[suffix]}")
+    print("Energy dashboard preferences:")
+    print("  " + json.dumps(prefs.get("energy_sources"), indent=None))
+    if not args.check:
+        return 0
+    log(f"checking for live values (up to {args.check:.0f}s)")
+    check_started = time.monotonic()
+    ok = await check_live(api, [entity[suffix] for suffix in WANTED_SENSORS], args.check)
+    took = time.monotonic() - check_started
+    if ok:
+        log(f"CHECK PASSED: live values after {took:.0f}s")
+        return 0
+    log(f"CHECK FAILED: no numeric and updating values within {took:.0f}s")
+    return 1
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["hass"]:
+        return cmd_hass(argv[1:])
+    parser = argparse.ArgumentParser(prog="demo_setup.py", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    req = commands.add_parser("requirements", help="install integration requirements")
+    req.add_argument("--config-dir", required=True)
+    commands.add_parser("hass", help="run Home Assistant (arguments go to hass)")
+    conf = commands.add_parser("configure", help="onboarding, config entry, energy prefs")
+    conf.add_argument("--url", required=True, help="Home Assistant's URL")
+    conf.add_argument("--meter-url", required=True, help="socket://HOST:PORT of the meter")
+    conf.add_argument("--hass-pid", type=int, help="give up when this process exits")
+    conf.add_argument("--timeout", type=float, default=180, help="per step, seconds")
+    conf.add_argument("--check", type=float, default=0, metavar="SECONDS")
+    conf.add_argument("--username", default="demo")
+    conf.add_argument("--password", default="demo")
+    conf.add_argument("--owner-name", default="Demo")
+    conf.add_argument("--meter-name", default="Demo meter")
+    conf.add_argument("--link-address", type=int, default=1)
+    conf.add_argument("--point-address", type=int, default=1)
+    conf.add_argument("--meter-password", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.command == "requirements":
+        return cmd_requirements(args)
+    return asyncio.run(configure(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
