@@ -107,22 +107,52 @@ def needed_requirements(config_dir: Path) -> list[str]:
     return sorted({req for req in requirements if not package.is_installed(req)})
 
 
-def cmd_requirements(args: argparse.Namespace) -> int:
-    """Install what the integrations need and the venv lacks."""
+def _pip_install(requirements: Sequence[str]) -> tuple[bool, str]:
+    """Pip-install under Home Assistant's constraints; success and pip's output."""
     import homeassistant  # noqa: PLC0415
 
-    missing = needed_requirements(Path(args.config_dir))
+    constraints = Path(homeassistant.__path__[0]) / "package_constraints.txt"
+    command = [sys.executable, "-m", "pip", "install", "--prefer-binary", "-c", str(constraints)]
+    if sys.version_info[:3] < (3, 13, 2):  # as scripts/setup does for HA 2026.2
+        command.append("--ignore-requires-python")
+    done = subprocess.run(  # noqa: S603
+        [*command, *requirements], capture_output=True, text=True, check=False
+    )
+    return done.returncode == 0, done.stdout + done.stderr
+
+
+def cmd_requirements(args: argparse.Namespace) -> int:
+    """Install what the integrations need and the venv lacks.
+
+    A requirement that cannot be installed (e.g. no wheel for this Python and no
+    compiler headers) is noted in the venv and not tried again: Home Assistant then only
+    logs that the integration needing it cannot be set up, which the demo does not use.
+    """
+    unbuildable_file = Path(sys.prefix) / ".iec_meter-demo-unbuildable.txt"
+    unbuildable = set()
+    if unbuildable_file.is_file():
+        unbuildable = set(unbuildable_file.read_text(encoding="utf-8").split())
+    needed = needed_requirements(Path(args.config_dir))
+    missing = [req for req in needed if req not in unbuildable]
+    skipped = sorted(set(needed) - set(missing))
+    if skipped:
+        log(f"not installable here (tried before): {' '.join(skipped)}")
     if not missing:
         log("Home Assistant's integration requirements are installed")
         return 0
-    constraints = Path(homeassistant.__path__[0]) / "package_constraints.txt"
-    log(f"installing {' '.join(missing)} (under {constraints.name})")
+    log(f"installing {' '.join(missing)}")
     started = time.monotonic()
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "-c", str(constraints)]
-    if sys.version_info[:3] < (3, 13, 2):
-        command.append("--ignore-requires-python")
-    subprocess.run([*command, *missing], check=True)  # noqa: S603
-    log(f"installed in {time.monotonic() - started:.0f}s")
+    ok, output = _pip_install(missing)
+    if not ok:
+        log("installing them together failed; one by one now")
+        for req in missing:
+            ok, output = _pip_install([req])
+            if not ok:
+                last = [line for line in output.splitlines() if line.strip()][-1:]
+                log(f"cannot install {req}: {' '.join(last)}")
+                unbuildable.add(req)
+        unbuildable_file.write_text("\n".join(sorted(unbuildable)) + "\n", encoding="utf-8")
+    log(f"requirements done in {time.monotonic() - started:.0f}s")
     return 0
 
 

@@ -9,6 +9,7 @@ line, and injects the faults a test or a newcomer asks for.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 #: Bits a byte takes on the wire in the simulator's accounting (start, 8 data, stop).
 BITS_PER_BYTE = 10
 _PACING_CHUNK = 8
+_TRACE_SIZE = 2000
 _READ_SIZE = 4096
 _GARBAGE_BYTES = bytes(b for b in range(256) if b not in (SINGLE_CHAR_ACK,))
 _GARBAGE_LENGTH = (2, 9)
@@ -74,6 +76,9 @@ class MeterLine:
         self.meters = meters
         self.options = options
         self.frames_received = 0
+        #: Recent frames received (link address, function, ASDU type or None), for tests
+        #: that check meters on one bus never talk at the same time.
+        self.trace: deque[tuple[int, int, int | None]] = deque(maxlen=_TRACE_SIZE)
         self.answers_sent = 0
         self.connections = 0
         self._random = random.Random(options.seed)
@@ -173,6 +178,8 @@ class MeterLine:
                     continue
                 frames_here += 1
                 self.frames_received += 1
+                asdu_type = item.asdu[0] if isinstance(item, VariableFrame) and item.asdu else None
+                self.trace.append((item.address, item.function, asdu_type))
                 if faults.drop_after and writer is not None and frames_here >= faults.drop_after:
                     raise _Dropped(f"dropped after {frames_here} frames")
                 if faults.silent_every and self.frames_received % faults.silent_every == 0:

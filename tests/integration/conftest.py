@@ -1,0 +1,129 @@
+"""Fixtures for the Home Assistant side: the real simulator and config entries for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.iec_meter.const import (
+    CONF_DEVICE,
+    CONF_INTER_REQUEST_DELAY,
+    CONF_LINK_ADDRESS,
+    CONF_MANUFACTURER_CODE,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_POINT_ADDRESS,
+    CONF_RECONNECT_DELAY,
+    CONF_REQUEST_TIMEOUT,
+    CONF_RETRIES,
+    CONF_SCAN_INTERVAL,
+    CONF_SERIAL_NUMBER,
+    CONF_SETTLE_DELAY,
+    CONF_STANDARD_DATE,
+    CONF_TIME_ZONE,
+    DOMAIN,
+    SUBENTRY_METER,
+)
+from homeassistant.core import HomeAssistant
+from simulator.iec102_meter import MeterConfig
+from simulator.line import MeterLine
+from tests.conftest import MADRID, make_line
+
+#: Fixed meter clock so values and snapshots repeat.
+METER_TIME = datetime(2026, 6, 21, 13, 0, tzinfo=MADRID)
+
+FAST_OPTIONS = {
+    CONF_SCAN_INTERVAL: 30,
+    CONF_REQUEST_TIMEOUT: 200,
+    CONF_RETRIES: 1,
+    CONF_INTER_REQUEST_DELAY: 0,
+    CONF_RECONNECT_DELAY: 1000,
+    CONF_SETTLE_DELAY: 0.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def _custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load custom_components/iec_meter."""
+
+
+@dataclass
+class Simulated:
+    """A running simulated line and its URL."""
+
+    line: MeterLine
+    url: str
+
+
+def meter_record(link: int = 1, password: int = 1, phases: int = 3) -> dict[str, Any]:
+    """Subentry data of a simulated meter, as the config flow stores it."""
+    return {
+        CONF_LINK_ADDRESS: link,
+        CONF_POINT_ADDRESS: 1,
+        CONF_PASSWORD: password,
+        CONF_TIME_ZONE: "Europe/Madrid",
+        CONF_MANUFACTURER_CODE: 66,
+        CONF_SERIAL_NUMBER: 48_300_000 + link,
+        CONF_STANDARD_DATE: "04/2002",
+        CONF_PHASES: phases,
+    }
+
+
+def meter_subentry(title: str, link: int = 1, password: int = 1, phases: int = 3) -> dict[str, Any]:
+    return {
+        "data": meter_record(link, password, phases),
+        "subentry_type": SUBENTRY_METER,
+        "title": title,
+        "unique_id": f"66-{48_300_000 + link}",
+    }
+
+
+@pytest.fixture
+def meter_configs() -> list[MeterConfig]:
+    """Meters on the simulated line (override in a test module for a bus)."""
+    return [MeterConfig()]
+
+
+@pytest.fixture
+async def simulated(meter_configs: list[MeterConfig]) -> AsyncIterator[Simulated]:
+    line = make_line(meter_configs, clock=lambda: METER_TIME)
+    url = await line.start_tcp()
+    try:
+        yield Simulated(line, url)
+    finally:
+        await line.stop()
+
+
+def make_entry(url: str, *subentries: dict[str, Any], options: dict[str, Any] | None = None):
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=url.removeprefix("socket://"),
+        data={CONF_DEVICE: url},
+        options=options or dict(FAST_OPTIONS),
+        subentries_data=list(subentries) or [meter_subentry("House")],
+    )
+
+
+async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+@pytest.fixture(autouse=True)
+def _no_deprecation_reports(caplog: pytest.LogCaptureFixture):
+    """Fail a test when Home Assistant reports our integration using a deprecated API."""
+    yield
+    reports = [
+        record.getMessage()
+        for record in caplog.get_records("call")
+        if "iec_meter" in record.getMessage()
+        and ("deprecat" in record.getMessage().lower() or "Detected that" in record.getMessage())
+    ]
+    assert not reports, f"Home Assistant reported deprecated use: {reports}"

@@ -1,0 +1,214 @@
+"""Set-up, unload, reload, availability, buses and devices, against the real simulator."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from custom_components.iec_meter import async_remove_config_entry_device
+from custom_components.iec_meter.const import CONF_SCAN_INTERVAL, DOMAIN
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from simulator.iec102_meter import MeterConfig
+
+from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry
+
+ENERGY = "sensor.house_energy_import"
+POWER = "sensor.house_power"
+
+
+async def refresh(hass: HomeAssistant, entry, subentry_id: str | None = None) -> None:
+    for sub_id, coordinator in entry.runtime_data.coordinators.items():
+        if subentry_id in (None, sub_id):
+            await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_setup_and_unload(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    assert entry.state is ConfigEntryState.LOADED
+    assert float(hass.states.get(ENERGY).state) >= 12345
+    assert hass.states.get(POWER).state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
+    assert simulated.line.meters[0].logged_in
+    connection = entry.runtime_data.connection
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert not connection.transport.is_open
+    assert not simulated.line.meters[0].logged_in  # logged out on unload
+
+
+async def test_cannot_open_the_connection_retries_later(hass: HomeAssistant) -> None:
+    entry = await setup_entry(hass, make_entry("socket://127.0.0.1:1"))
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_home_assistant_stop_closes_the_port(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not entry.runtime_data.connection.transport.is_open
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_options_change_reloads(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    old = entry.runtime_data.connection
+    hass.config_entries.async_update_entry(entry, options={**FAST_OPTIONS, CONF_SCAN_INTERVAL: 5})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.connection is not old
+    assert not old.transport.is_open
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    assert coordinator.update_interval.total_seconds() == 5
+
+
+async def test_unavailable_then_available_logs_once_each(
+    hass: HomeAssistant, simulated: Simulated, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    simulated.line.options.faults.silent_every = 1  # the meter stops answering
+    await refresh(hass, entry)
+    await refresh(hass, entry)
+    assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    simulated.line.options.faults.silent_every = 0
+    await refresh(hass, entry)
+    await refresh(hass, entry)
+    assert hass.states.get(ENERGY).state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
+    lost = [r for r in caplog.records if "Error fetching" in r.getMessage()]
+    back = [r for r in caplog.records if "recovered" in r.getMessage()]
+    assert len(lost) == 1
+    assert "House" in lost[0].getMessage()
+    assert len(back) == 1
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    assert coordinator.statistics.failures == 2
+    assert "NoResponse" in coordinator.statistics.last_error
+
+
+async def test_invalid_values_are_unknown_not_unavailable(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    registry = er.async_get(hass)
+    for entity_id in ("sensor.house_power_l2", "sensor.house_power_factor_l3"):
+        registry.async_update_entity(entity_id, disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    simulated.line.meters[0].model.three_phase = False  # L2/L3 now flagged invalid
+    await refresh(hass, entry)
+    assert hass.states.get("sensor.house_voltage_l2").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.house_current_l3").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.house_power_l2").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.house_power_factor_l3").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.house_voltage_l1").state != STATE_UNKNOWN
+
+
+@pytest.mark.parametrize("meter_configs", [[MeterConfig(three_phase=False)]])
+async def test_single_phase_meter_has_no_l2_l3_entities(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url, meter_subentry("House", phases=1)))
+    entity_ids = {
+        e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    }
+    assert "sensor.house_voltage_l1" in entity_ids
+    assert not any(entity_id.endswith(("_l2", "_l3")) for entity_id in entity_ids)
+
+
+async def test_energy_glitches_are_dropped(
+    hass: HomeAssistant, simulated: Simulated, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    model = simulated.line.meters[0].model
+    good = hass.states.get(ENERGY).state
+    model.energy_import_kwh = 5.0  # backwards
+    await refresh(hass, entry)
+    assert hass.states.get(ENERGY).state == good
+    model.energy_import_kwh = 0.0  # zero
+    await refresh(hass, entry)
+    assert hass.states.get(ENERGY).state == good
+    assert caplog.text.count("zero or backwards") == 2
+    model.energy_import_kwh = float(good) + 3
+    await refresh(hass, entry)
+    assert float(hass.states.get(ENERGY).state) == float(good) + 3
+
+
+@pytest.mark.parametrize(
+    "meter_configs", [[MeterConfig(link_address=1), MeterConfig(link_address=2, password=2)]]
+)
+async def test_two_meters_on_one_connection_take_turns(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(
+        hass,
+        make_entry(
+            simulated.url, meter_subentry("House"), meter_subentry("Garage", link=2, password=2)
+        ),
+    )
+    assert hass.states.get("sensor.house_energy_import").state != STATE_UNAVAILABLE
+    assert hass.states.get("sensor.garage_energy_import").state != STATE_UNAVAILABLE
+    # Poll both at once: the lock makes them take turns on the line.
+    coordinators = list(entry.runtime_data.coordinators.values())
+    await __import__("asyncio").gather(*(c.async_refresh() for c in coordinators))
+    trace = list(simulated.line.trace)
+    for index, (address, function, _) in enumerate(trace[:-1]):
+        if function == 3:  # user data: the next frame must be the same meter's poll
+            assert trace[index + 1][0] == address
+    assert {address for address, _, _ in trace} == {1, 2}
+    assert simulated.line.connections == 1
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert sorted(device.name for device in devices) == ["Garage", "House"]
+
+
+async def test_device_registry_entry(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert device.identifiers == {(DOMAIN, "66-48300001")}
+    assert device.name == "House"
+    assert device.manufacturer == "Manufacturer code 66"
+    assert device.model == "IEC 870-5-102 (REE) meter"
+    assert device.serial_number == "48300001"
+    assert device.sw_version == "IEC 870-5-102 04/2002"
+    assert device.configuration_url == "http://127.0.0.1"
+    assert entry.subentries  # the device belongs to the meter subentry
+    assert device.config_entries_subentries[entry.entry_id] == set(entry.subentries)
+    assert not await async_remove_config_entry_device(hass, entry, device)
+    orphan = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "66-999")}
+    )
+    assert await async_remove_config_entry_device(hass, entry, orphan)
+
+
+async def test_read_now_button_polls(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    polls = coordinator.statistics.polls
+    simulated.line.options.faults.silent_every = 1
+    await refresh(hass, entry)
+    assert hass.states.get("button.house_read_now").state != STATE_UNAVAILABLE
+    simulated.line.options.faults.silent_every = 0
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.house_read_now"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert coordinator.statistics.polls == polls + 2
+    assert hass.states.get(ENERGY).state != STATE_UNAVAILABLE
+
+
+async def test_meter_clock_and_drift(hass: HomeAssistant, simulated: Simulated) -> None:
+    await setup_entry(hass, make_entry(simulated.url))
+    registry = er.async_get(hass)
+    clock = registry.async_get("sensor.house_meter_clock")
+    assert clock is not None
+    assert clock.entity_category == "diagnostic"
+    assert hass.states.get("sensor.house_meter_clock").state == "2026-06-21T11:00:00+00:00"
+    drift = float(hass.states.get("sensor.house_clock_drift").state)
+    assert drift < 0  # the simulated clock is frozen in the past
