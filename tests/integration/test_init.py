@@ -179,7 +179,11 @@ async def test_device_registry_entry(hass: HomeAssistant, simulated: Simulated) 
     assert device.sw_version == "IEC 870-5-102 04/2002"
     assert device.configuration_url == "http://127.0.0.1"
     assert entry.subentries  # the device belongs to the meter subentry
-    assert device.config_entries_subentries[entry.entry_id] == set(entry.subentries)
+    # 2026.8 gave a device a single config entry and subentry; 2026.2 has a mapping.
+    if hasattr(device, "config_subentry_id"):
+        assert {device.config_subentry_id} == set(entry.subentries)
+    else:
+        assert device.config_entries_subentries[entry.entry_id] == set(entry.subentries)
     assert not await async_remove_config_entry_device(hass, entry, device)
     orphan = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, identifiers={(DOMAIN, "66-999")}
