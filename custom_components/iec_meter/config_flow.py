@@ -211,10 +211,9 @@ def _meter_schema(defaults: Mapping[str, Any], with_name: bool = True) -> FormSc
         0, POINT_ADDRESS_MAX
     )
     fields[vol.Required(CONF_PASSWORD, default=default(CONF_PASSWORD))] = _box(0, PASSWORD_MAX)
-    if not with_name:
-        fields[
-            vol.Required(CONF_TIME_ZONE, default=defaults.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE))
-        ] = _select(list(TIME_ZONES), CONF_TIME_ZONE, custom=True)
+    fields[
+        vol.Required(CONF_TIME_ZONE, default=defaults.get(CONF_TIME_ZONE, DEFAULT_TIME_ZONE))
+    ] = _select(list(TIME_ZONES), CONF_TIME_ZONE, custom=True)
     return form_schema(fields)
 
 
@@ -247,6 +246,10 @@ def _network_url(user_input: Mapping[str, Any]) -> str | None:
     if not host:
         return None
     return f"socket://{host}:{int(user_input[CONF_PORT])}"
+
+
+def _is_network(device: str) -> bool:
+    return device.startswith(NETWORK_SCHEMES)
 
 
 def _network_defaults(device: str) -> dict[str, Any]:
@@ -399,7 +402,7 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             if result is not None:
                 return result
             defaults: Mapping[str, Any] = user_input
-        elif reconfiguring:
+        elif reconfiguring and not _is_network(self._get_reconfigure_entry().data[CONF_DEVICE]):
             defaults = self._get_reconfigure_entry().data
         else:
             defaults = {CONF_PARITY: UTILITY_PRESETS[self._utility].parity}
@@ -423,7 +426,8 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                     return result
             defaults = user_input
         elif self.source == SOURCE_RECONFIGURE:
-            defaults = _network_defaults(self._get_reconfigure_entry().data[CONF_DEVICE])
+            device = str(self._get_reconfigure_entry().data[CONF_DEVICE])
+            defaults = _network_defaults(device) if _is_network(device) else {}
         return self.async_show_form(
             step_id="network", data_schema=_network_schema(defaults), errors=errors
         )
@@ -491,10 +495,7 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the port, the converter's address or the serial settings."""
-        device = str(self._get_reconfigure_entry().data[CONF_DEVICE])
-        if device.startswith(NETWORK_SCHEMES):
-            return await self.async_step_network()
-        return await self.async_step_serial()
+        return self.async_show_menu(step_id="reconfigure", menu_options=["serial", "network"])
 
 
 class IecMeterOptionsFlow(OptionsFlow):

@@ -86,16 +86,14 @@ class UtilityPreset:
     parity: str
     point_address: int
     password: int | None
-    #: Whether the link address is the last 5 digits of the meter id.
-    link_from_meter_id: bool
 
 
 UTILITY_PRESETS: Final = {
-    "iberdrola": UtilityPreset(parity="N", point_address=1, password=7, link_from_meter_id=True),
-    "endesa": UtilityPreset(parity="E", point_address=1, password=1, link_from_meter_id=True),
-    "naturgy": UtilityPreset(parity="N", point_address=1, password=1, link_from_meter_id=False),
-    "viesgo": UtilityPreset(parity="N", point_address=1, password=1, link_from_meter_id=False),
-    "other": UtilityPreset(parity="N", point_address=1, password=None, link_from_meter_id=False),
+    "iberdrola": UtilityPreset(parity="N", point_address=1, password=7),
+    "endesa": UtilityPreset(parity="E", point_address=1, password=1),
+    "naturgy": UtilityPreset(parity="N", point_address=1, password=1),
+    "viesgo": UtilityPreset(parity="N", point_address=1, password=1),
+    "other": UtilityPreset(parity="N", point_address=1, password=None),
 }
 DEFAULT_UTILITY: Final = "other"
 

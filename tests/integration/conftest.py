@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -29,7 +30,6 @@ from custom_components.iec_meter.const import (
     DOMAIN,
     SUBENTRY_METER,
 )
-from homeassistant.core import HomeAssistant
 from simulator.iec102_meter import MeterConfig
 from simulator.line import MeterLine
 from tests.conftest import MADRID, make_line

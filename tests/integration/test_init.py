@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
-from custom_components.iec_meter import async_remove_config_entry_device
-from custom_components.iec_meter.const import CONF_SCAN_INTERVAL, DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+
+from custom_components.iec_meter import async_remove_config_entry_device
+from custom_components.iec_meter.const import CONF_SCAN_INTERVAL, DOMAIN
 from simulator.iec102_meter import MeterConfig
 
 from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry

@@ -19,6 +19,15 @@ from .errors import CannotConnect, ConnectionLost
 
 _LOGGER = logging.getLogger(__name__)
 
+try:
+    import termios
+except ImportError:  # pragma: no cover - Windows has no termios
+    _PORT_SETUP_ERRORS: tuple[type[Exception], ...] = ()
+else:
+    # serialx before 1.15 lets termios.error (not an OSError) through when the port
+    # refuses a setting, e.g. a pseudo-terminal asked for parity.
+    _PORT_SETUP_ERRORS = (termios.error,)
+
 DEFAULT_BAUDRATE: Final = 9600
 DEFAULT_BYTESIZE: Final = 8
 DEFAULT_PARITY: Final = "N"
@@ -138,6 +147,8 @@ class Transport:
                 f"{settings.url}: no connection within {settings.connect_timeout:g} s"
             ) from err
         except (OSError, ValueError, serialx.SerialException) as err:
+            raise CannotConnect(f"{settings.url}: {err}") from err
+        except _PORT_SETUP_ERRORS as err:
             raise CannotConnect(f"{settings.url}: {err}") from err
         self._transport = transport
         self._protocol = protocol

@@ -1,0 +1,445 @@
+"""Every branch of the config, options, subentry and reconfigure flows (real simulator)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import selector
+import pytest
+import serialx
+
+from custom_components.iec_meter import config_flow
+from custom_components.iec_meter.const import (
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_DEVICE,
+    CONF_HOST,
+    CONF_LINK_ADDRESS,
+    CONF_NAME,
+    CONF_PARITY,
+    CONF_PASSWORD,
+    CONF_PHASES,
+    CONF_POINT_ADDRESS,
+    CONF_PORT,
+    CONF_STOPBITS,
+    CONF_TIME_ZONE,
+    CONF_UTILITY,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+    SUBENTRY_METER,
+)
+from simulator.iec102_meter import MeterConfig
+from tests.conftest import make_line, serving
+from tests.scripted import scripted_meter
+
+from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry
+
+METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1}
+
+
+def host_port(url: str) -> dict[str, Any]:
+    host, port = url.removeprefix("socket://").split(":")
+    return {CONF_HOST: host, CONF_PORT: int(port)}
+
+
+def form_defaults(result: dict[str, Any]) -> dict[str, Any]:
+    """The pre-filled values of a form."""
+    return {
+        str(key): key.default() for key in result["data_schema"].schema if callable(key.default)
+    }
+
+
+async def start(hass: HomeAssistant, utility: str = "other") -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_UTILITY: utility}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "connection"
+    return result
+
+
+async def choose(hass: HomeAssistant, result: dict[str, Any], step: str) -> dict[str, Any]:
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
+
+
+async def configure(hass: HomeAssistant, result: dict[str, Any], data: dict[str, Any]):
+    return await hass.config_entries.flow.async_configure(result["flow_id"], data)
+
+
+async def test_network_meter_end_to_end(hass: HomeAssistant, simulated: Simulated) -> None:
+    result = await choose(hass, await start(hass), "network")
+    assert result["step_id"] == "network"
+    result = await configure(hass, result, host_port(simulated.url))
+    assert result["step_id"] == "meter"
+    result = await configure(hass, result, METER)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == simulated.url.removeprefix("socket://")
+    assert result["data"] == {CONF_DEVICE: simulated.url}
+    assert result["options"] == DEFAULT_OPTIONS
+    entry = result["result"]
+    (subentry,) = entry.subentries.values()
+    assert subentry.subentry_type == SUBENTRY_METER
+    assert subentry.title == "House"
+    assert subentry.unique_id == "66-48300001"
+    assert subentry.data[CONF_PHASES] == 3
+    assert subentry.data[CONF_TIME_ZONE] == "Europe/Madrid"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.house_energy_import") is not None
+
+
+async def test_url_typed_as_host(hass: HomeAssistant, simulated: Simulated) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, {CONF_HOST: simulated.url, CONF_PORT: 4001})
+    assert result["step_id"] == "meter"
+
+
+@pytest.mark.parametrize("host", ["http://example.org:80", "socket://nohost", "  "])
+async def test_invalid_network_address(
+    hass: HomeAssistant, simulated: Simulated, host: str
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, {CONF_HOST: host, CONF_PORT: 4001})
+    assert result["errors"] == {"base": "invalid_url"}
+    result = await configure(hass, result, host_port(simulated.url))
+    assert result["step_id"] == "meter"
+
+
+async def test_network_cannot_connect_then_recovers(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, {CONF_HOST: "127.0.0.1", CONF_PORT: 1})
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await configure(hass, result, host_port(simulated.url))
+    assert result["step_id"] == "meter"
+
+
+async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
+    line = make_line([MeterConfig(password=7)])
+    async with serving(line, pty=True) as path:
+        result = await start(hass, "iberdrola")
+        result = await choose(hass, result, "serial")
+        assert result["step_id"] == "serial"
+        bad = {CONF_DEVICE: "/dev/does-not-exist", CONF_BAUDRATE: "9600", CONF_BYTESIZE: "8",
+               CONF_PARITY: "N", CONF_STOPBITS: "1"}  # fmt: skip
+        result = await configure(hass, result, bad)
+        assert result["errors"] == {"base": "cannot_connect"}
+        # Linux pseudo-terminals refuse parity once reopened: keep N for the pty.
+        result = await configure(hass, result, {**bad, CONF_DEVICE: path})
+        assert result["step_id"] == "meter"
+        schema_defaults = form_defaults(result)
+        assert schema_defaults[CONF_PASSWORD] == 7  # Iberdrola preset
+        result = await configure(hass, result, {**METER, CONF_PASSWORD: 7})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"] == {
+            CONF_DEVICE: path, CONF_BAUDRATE: 9600, CONF_BYTESIZE: 8,
+            CONF_PARITY: "N", CONF_STOPBITS: 1,
+        }  # fmt: skip
+        entry = result["result"]
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_serial_defaults_follow_the_utility(hass: HomeAssistant) -> None:
+    result = await choose(hass, await start(hass, "endesa"), "serial")
+    defaults = form_defaults(result)
+    assert defaults[CONF_PARITY] == "E"
+    assert defaults[CONF_BAUDRATE] == "9600"
+
+
+@dataclass
+class FakePort:
+    device: str
+    description: str
+
+
+async def test_port_list_fallback_and_selector(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ports = [FakePort("/dev/serial/by-id/usb-FTDI-if00", "FT232R"), FakePort("/dev/ttyS0", "")]
+
+    async def list_ports() -> list[FakePort]:
+        return ports
+
+    monkeypatch.setattr(serialx, "async_list_serial_ports", list_ports)
+    monkeypatch.delattr(selector, "SerialPortSelector", raising=False)
+    result = await choose(hass, await start(hass), "serial")
+    field = next(v for k, v in result["data_schema"].schema.items() if str(k) == CONF_DEVICE)
+    assert isinstance(field, selector.SelectSelector)
+    options = field.config["options"]
+    assert options[0] == {"value": ports[0].device, "label": f"{ports[0].device} - FT232R"}
+    assert options[1] == {"value": "/dev/ttyS0", "label": "/dev/ttyS0"}
+    assert field.config["custom_value"] is True
+
+    class PortSelector(selector.TextSelector):
+        """Stands in for Home Assistant 2026.5's SerialPortSelector."""
+
+    monkeypatch.setattr(selector, "SerialPortSelector", PortSelector, raising=False)
+    hass.config.components.add("usb")
+    result = await choose(hass, await start(hass), "serial")
+    field = next(v for k, v in result["data_schema"].schema.items() if str(k) == CONF_DEVICE)
+    assert isinstance(field, PortSelector)
+
+
+async def test_connection_already_configured(hass: HomeAssistant, simulated: Simulated) -> None:
+    await setup_entry(hass, make_entry(simulated.url))
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize(
+    ("meter", "error"),
+    [
+        ({CONF_LINK_ADDRESS: 9}, "no_response"),
+        ({CONF_PASSWORD: 2}, "invalid_auth"),
+        ({CONF_POINT_ADDRESS: 5}, "not_supported"),
+    ],
+)
+async def test_meter_errors_then_recover(
+    hass: HomeAssistant, simulated: Simulated, meter: dict[str, Any], error: str
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+    result = await configure(hass, result, {**METER, **meter})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    result = await configure(hass, result, METER)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_meter_step_errors_from_odd_meters(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config_flow, "DEFAULT_OPTIONS", FAST_OPTIONS)
+    busy = FakeLine(lambda frame: bytes.fromhex("10 01 01 00 02 16"))
+    negative = FakeLine(_short_identity())
+    for fake, error in ((busy, "meter_busy"), (negative, "protocol_error")):
+        async with scripted_meter(fake.script) as (url, _):
+            result = await choose(hass, await start(hass), "network")
+            result = await configure(hass, result, host_port(url))
+            result = await configure(hass, result, METER)
+            assert result["errors"] == {"base": error}
+            hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+@dataclass
+class FakeLine:
+    script: Any
+
+
+def _short_identity() -> Any:
+    """A meter that logs in but answers the identity request with a cut-short body."""
+    from custom_components.iec_meter.protocol.iec102.asdu import Asdu  # noqa: PLC0415
+    from custom_components.iec_meter.protocol.iec102.frames import (  # noqa: PLC0415
+        FixedFrame,
+        VariableFrame,
+    )
+
+    answers = [Asdu(183, 7, 1, count=1, body=b"\x01\0\0\0"), Asdu(71, 5, 1, count=1, body=b"\x24")]
+
+    def script(frame: Any) -> bytes:
+        if frame.function == 9:
+            return FixedFrame(0x0B, 1).encode()
+        if frame.function in (0, 3):
+            return FixedFrame(0x00, 1).encode()
+        if answers:
+            return VariableFrame(0x08, 1, answers.pop(0).encode()).encode()
+        return FixedFrame(0x09, 1).encode()
+
+    return script
+
+
+async def test_meter_unexpected_error_and_lost_connection(
+    hass: HomeAssistant, simulated: Simulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(config_flow, "probe_line", broken)
+        result = await configure(hass, result, METER)
+    assert result["errors"] == {"base": "unknown"}
+    await simulated.line.stop()  # the converter went away between the steps
+    result = await configure(hass, result, METER)
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_meter_already_configured(hass: HomeAssistant, simulated: Simulated) -> None:
+    await setup_entry(hass, make_entry("socket://127.0.0.1:9", meter_subentry("House")))
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+    result = await configure(hass, result, METER)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "meter_already_configured"
+
+
+async def test_options_flow(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "init"
+    new = {"scan_interval": 10, "request_timeout": 500, "retries": 2,
+           "inter_request_delay": 50, "reconnect_delay": 5000, "settle_delay": 0.5}  # fmt: skip
+    result = await hass.config_entries.options.async_configure(result["flow_id"], new)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == new
+    assert entry.state is ConfigEntryState.LOADED
+    connection = entry.runtime_data.connection
+    assert connection.timing.request_timeout_ms == 500
+    assert connection.transport.settings.settle_delay == 0.5
+
+
+async def test_reconfigure_network_connection(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    other = make_line()
+    async with serving(other) as new_url:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["type"] is FlowResultType.MENU
+        result = await choose(hass, result, "network")
+        assert result["step_id"] == "network"
+        defaults = form_defaults(result)
+        assert defaults == host_port(simulated.url)
+        result = await configure(hass, result, {CONF_HOST: "127.0.0.1", CONF_PORT: 1})
+        assert result["errors"] == {"base": "cannot_connect"}
+        result = await configure(hass, result, host_port(new_url))
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.data[CONF_DEVICE] == new_url
+        assert entry.title == new_url.removeprefix("socket://")
+        assert entry.state is ConfigEntryState.LOADED
+        assert hass.states.get("sensor.house_energy_import").state != "unavailable"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_to_a_connection_in_use(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    await setup_entry(hass, make_entry("socket://127.0.0.1:9", meter_subentry("Other", link=5)))
+    result = await choose(hass, await entry.start_reconfigure_flow(hass), "network")
+    result = await configure(hass, result, {CONF_HOST: "socket://127.0.0.1:9", CONF_PORT: 1})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure_serial_connection(hass: HomeAssistant) -> None:
+    line = make_line()
+    async with serving(line, pty=True) as path:
+        entry = make_entry(path)
+        entry.add_to_hass(hass)  # not loaded: the flow opens the port itself
+        result = await choose(hass, await entry.start_reconfigure_flow(hass), "serial")
+        assert result["step_id"] == "serial"
+        assert form_defaults(result)[CONF_BAUDRATE] == "9600"
+        data = {CONF_DEVICE: path, CONF_BAUDRATE: "19200", CONF_BYTESIZE: "8",
+                CONF_PARITY: "N", CONF_STOPBITS: "2"}  # fmt: skip
+        result = await configure(hass, result, data)
+        assert result["reason"] == "reconfigure_successful"
+        assert entry.data[CONF_BAUDRATE] == 19200
+        assert entry.data[CONF_STOPBITS] == 2
+        await hass.async_block_till_done()
+        assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_rfc2217_shows_the_url(hass: HomeAssistant) -> None:
+    entry = make_entry("rfc2217://192.0.2.10:4001")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    network = await choose(hass, result, "network")
+    assert form_defaults(network)[CONF_HOST] == "rfc2217://192.0.2.10:4001"
+
+
+async def test_reconfigure_can_switch_between_serial_and_network(hass: HomeAssistant) -> None:
+    serial_entry = make_entry("/dev/ttyUSB7")
+    serial_entry.add_to_hass(hass)
+    network = await choose(hass, await serial_entry.start_reconfigure_flow(hass), "network")
+    assert CONF_HOST not in form_defaults(network)
+    network_entry = make_entry("socket://192.0.2.10:4001")
+    network_entry.add_to_hass(hass)
+    serial = await choose(hass, await network_entry.start_reconfigure_flow(hass), "serial")
+    assert form_defaults(serial)[CONF_PARITY] == "N"
+
+
+# --- meters as subentries ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "meter_configs",
+    [[MeterConfig(link_address=1), MeterConfig(link_address=2, password=2, three_phase=False)]],
+)
+async def test_add_a_second_meter(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_METER), context={"source": SOURCE_USER}
+    )
+    assert result["step_id"] == "user"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_UTILITY: "naturgy"}
+    )
+    assert result["step_id"] == "meter"
+    garage = {CONF_NAME: "Garage", CONF_LINK_ADDRESS: 2, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 9}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], garage)
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**garage, CONF_PASSWORD: 2}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert len(entry.subentries) == 2
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("sensor.garage_voltage_l1") is not None
+    assert hass.states.get("sensor.garage_voltage_l2") is None  # single phase
+    # The same meter again is refused.
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_METER), context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_UTILITY: "other"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**garage, CONF_PASSWORD: 2}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "meter_already_configured"
+
+
+@pytest.mark.parametrize(
+    "meter_configs", [[MeterConfig(link_address=1, password=3), MeterConfig(link_address=2)]]
+)
+async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url, meter_subentry("House")))
+    (subentry_id,) = entry.subentries
+    assert hass.states.get("sensor.house_energy_import").state == "unavailable"  # password 1
+
+    async def reconfigure(data: dict[str, Any]) -> dict[str, Any]:
+        result = await entry.start_subentry_reconfigure_flow(hass, subentry_id)
+        assert result["step_id"] == "reconfigure"
+        return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
+
+    fields = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_TIME_ZONE: "Atlantic/Canary"}
+    result = await reconfigure({**fields, CONF_PASSWORD: 4})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await reconfigure({**fields, CONF_LINK_ADDRESS: 2, CONF_PASSWORD: 1})
+    assert result["reason"] == "wrong_meter"
+    result = await reconfigure({**fields, CONF_PASSWORD: 3})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry_id].data[CONF_PASSWORD] == 3
+    assert entry.subentries[subentry_id].data[CONF_TIME_ZONE] == "Atlantic/Canary"
+    assert hass.states.get("sensor.house_energy_import").state != "unavailable"
