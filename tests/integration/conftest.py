@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.amber import AmberSnapshotExtension
 
 from custom_components.iec_meter.const import (
     CONF_DEVICE,
@@ -127,3 +130,29 @@ def _no_deprecation_reports(caplog: pytest.LogCaptureFixture):
         and ("deprecat" in record.getMessage().lower() or "Detected that" in record.getMessage())
     ]
     assert not reports, f"Home Assistant reported deprecated use: {reports}"
+
+
+class _SnapshotExtension(AmberSnapshotExtension):
+    """Plain amber files in tests/integration/snapshots, whatever the plugin version.
+
+    The two ends of our Home Assistant range ship different syrupy versions and
+    snapshot extensions; tests hand this one plain data (see ``plain``).
+    """
+
+    snapshot_dirname = "snapshots"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(_SnapshotExtension)
+
+
+def plain(value: Any) -> Any:
+    """Enums to their values and keys to strings, so every version serializes alike."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value

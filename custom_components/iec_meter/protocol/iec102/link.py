@@ -39,7 +39,7 @@ FRAME_LOG_SIZE = 50
 
 
 def mask_password(raw: bytes) -> str:
-    """Hex dump of a frame with the login password replaced by ``**``."""
+    """Hex dump of a frame with the login password (and its checksum) replaced by ``**``."""
     text = raw.hex(" ").upper().split(" ")
     if (
         len(raw) >= _PASSWORD_OFFSET + PASSWORD_LENGTH
@@ -48,6 +48,7 @@ def mask_password(raw: bytes) -> str:
     ):
         for index in range(_PASSWORD_OFFSET, _PASSWORD_OFFSET + PASSWORD_LENGTH):
             text[index] = "**"
+        text[-2] = "**"  # the checksum would give away the sum of the password bytes
     return " ".join(text)
 
 

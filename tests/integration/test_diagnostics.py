@@ -1,0 +1,73 @@
+"""Diagnostics download and entity snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+
+from .conftest import Simulated, make_entry, plain, setup_entry
+
+
+def _stable(value: Any) -> Any:
+    """Replace what changes from run to run (ports, times, ids) by a marker."""
+    if isinstance(value, dict):
+        return {key: _stable_item(key, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_stable(item) for item in value]
+    return value
+
+
+def _stable_item(key: str, item: Any) -> Any:
+    if key in {"at", "last_success", "average_poll_s", "subentry_id", "clock_drift_s"}:
+        return "<varies>" if item is not None else None
+    if key in {"title", "device"} and isinstance(item, str) and "127.0.0.1" in item:
+        return "<simulator>"
+    if key == "meters":
+        return [_stable(meter) for meter in item.values()]
+    return _stable(item)
+
+
+async def test_diagnostics(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulated: Simulated,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["subentries"][0]["data"]["password"] == "**REDACTED**"
+    frames = diagnostics["meters"][next(iter(entry.subentries))]["frames"]
+    login = next(frame["hex"] for frame in frames if frame["hex"].startswith("68 0D 0D 68 73"))
+    assert "** ** ** **" in login
+    assert plain(_stable(diagnostics)) == snapshot
+
+
+async def test_entities(
+    hass: HomeAssistant, simulated: Simulated, snapshot: SnapshotAssertion
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    registry = er.async_get(hass)
+    entities = sorted(
+        er.async_entries_for_config_entry(registry, entry.entry_id), key=lambda e: e.entity_id
+    )
+    summary = {}
+    for entity in entities:
+        state = hass.states.get(entity.entity_id)
+        summary[entity.entity_id] = {
+            "unique_id": entity.unique_id,
+            "translation_key": entity.translation_key,
+            "enabled": entity.disabled_by is None,
+            "category": entity.entity_category,
+            "state": None
+            if state is None
+            else ("<varies>" if entity.entity_id.endswith("clock_drift") else state.state),
+            "attributes": None if state is None else dict(state.attributes),
+        }
+    assert plain(summary) == snapshot
