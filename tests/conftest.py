@@ -76,3 +76,12 @@ def client_for(
         tz=MADRID,
         **kwargs,
     )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _detect_blocking_calls() -> None:
+    """Fail on blocking calls (sleep, file I/O, ...) in the event loop, as HA does."""
+    from homeassistant import block_async_io  # noqa: PLC0415
+
+    if not block_async_io._BLOCKED_CALLS.calls:
+        block_async_io.enable()

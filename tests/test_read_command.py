@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 import json
 import os
 from pathlib import Path
-import subprocess
 import sys
 
 import pytest
@@ -19,24 +19,23 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
 @pytest.fixture
-def simulator_url() -> Iterator[str]:
+async def simulator_url() -> AsyncIterator[str]:
     """A real simulator process serving meter 1 (point 1, password 7) on TCP."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "iec102", "--tcp", "127.0.0.1:0", "--password", "7"],
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "iec102", "--tcp", "127.0.0.1:0", "--password", "7",
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
         env=ENV,
-    )
+    )  # fmt: skip
     assert process.stdout is not None
-    ready = process.stdout.readline()
+    ready = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
     assert ready.startswith("READY ")
     try:
         yield ready.split()[1]
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        await asyncio.wait_for(process.wait(), 10)
 
 
 async def test_table(simulator_url: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,18 +110,15 @@ async def test_bad_time_zone_exits_1(capsys: pytest.CaptureFixture[str]) -> None
     assert "Mars/Olympus" in capsys.readouterr().err
 
 
-def test_as_a_module(simulator_url: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "custom_components.iec_meter", "read",
-            "--url", simulator_url, "--password", "7", "--json",
-        ],
+async def test_as_a_module(simulator_url: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "custom_components.iec_meter", "read",
+        "--url", simulator_url, "--password", "7", "--json",
         cwd=ROOT,
-        capture_output=True,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=ENV,
-        timeout=60,
-        check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["identity"]["serial_number"] == 48300001
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert json.loads(out)["identity"]["serial_number"] == 48300001

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-import subprocess
 import sys
 
 import pytest
@@ -62,21 +61,20 @@ async def test_serve_prints_ready_and_stops(capsys: pytest.CaptureFixture[str]) 
 
 
 @pytest.mark.parametrize("where", [["--pty"], ["--tcp", "127.0.0.1:0"]])
-def test_module_prints_exactly_one_ready_line(where: list[str]) -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "iec102", *where],
+async def test_module_prints_exactly_one_ready_line(where: list[str]) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", "iec102", *where,
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    )  # fmt: skip
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
         assert line.startswith("READY ")
         url = line.split()[1]
         assert url.startswith(("/dev/pts/", "socket://127.0.0.1:"))
     finally:
         process.terminate()
-        assert process.wait(timeout=10) == 0
+        assert await asyncio.wait_for(process.wait(), 10) == 0
