@@ -18,15 +18,19 @@ the Energy dashboard at its import and export energy, each only when not done ye
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+import importlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
 import subprocess
 import sys
+import sysconfig
 import time
 from typing import Any
 
@@ -42,6 +46,7 @@ WANTED_SENSORS = {
     "_voltage_l1": "voltage L1",
 }
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 # Integrations whose config flows finishing the onboarding starts.
 ONBOARDING_DOMAINS = ("google_translate", "met", "radio_browser", "shopping_list")
 
@@ -73,6 +78,40 @@ def _manifest(domain: str, dirs: Sequence[Path]) -> dict[str, Any] | None:
     return None
 
 
+def _service_helper_domains() -> set[str]:
+    """Integrations that Home Assistant's service helper imports, set up or not.
+
+    The frontend cannot load without the websocket command ``get_services``, which
+    imports these (``_base_components`` in homeassistant/helpers/service.py) to check
+    services.yaml files: ai_task -> conversation -> hassil, assist_satellite ->
+    assist_pipeline -> pymicro-vad, ...
+    """
+    from homeassistant.helpers import service  # noqa: PLC0415
+
+    tree = ast.parse(Path(service.__file__).read_text(encoding="utf-8"))
+    domains: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "_base_components":
+            for item in ast.walk(node):
+                if isinstance(item, ast.ImportFrom) and item.module == "homeassistant.components":
+                    domains.update(alias.name for alias in item.names)
+    return domains
+
+
+def _check_service_helper_imports() -> None:
+    """Warn when the frontend will not load (see :func:`_service_helper_domains`)."""
+    failed = []
+    logging.disable(logging.CRITICAL)  # e.g. camera logs that libturbojpeg is missing
+    for domain in sorted(_service_helper_domains()):
+        try:
+            importlib.import_module(f"homeassistant.components.{domain}")
+        except ImportError as err:
+            failed.append(f"{domain} ({err})")
+    logging.disable(logging.NOTSET)
+    if failed:
+        log("WARNING: Home Assistant's UI will not load, it needs: " + "; ".join(failed))
+
+
 def needed_requirements(config_dir: Path) -> list[str]:
     """Requirements of the integrations Home Assistant sets up for ``config_dir``.
 
@@ -91,6 +130,8 @@ def needed_requirements(config_dir: Path) -> list[str]:
     if entries_file.is_file():
         entries = json.loads(entries_file.read_text(encoding="utf-8"))
         domains |= {entry["domain"] for entry in entries["data"]["entries"]}
+
+    domains |= _service_helper_domains()
 
     dirs = _integration_dirs(config_dir)
     seen: set[str] = set()
@@ -128,11 +169,14 @@ def cmd_requirements(args: argparse.Namespace) -> int:
 
     A requirement that cannot be installed (e.g. no wheel for this Python and no
     compiler headers) is noted in the venv and not tried again: Home Assistant then only
-    logs that the integration needing it cannot be set up, which the demo does not use.
+    logs that the integration needing it cannot be set up. Exit status 3 tells that
+    some could not be installed for want of Python's C headers.
     """
     unbuildable_file = Path(sys.prefix) / ".iec_meter-demo-unbuildable.txt"
     unbuildable = set()
-    if unbuildable_file.is_file():
+    # With the C headers (now) there, what failed before is tried again.
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    if unbuildable_file.is_file() and not headers.is_file():
         unbuildable = set(unbuildable_file.read_text(encoding="utf-8").split())
     needed = needed_requirements(Path(args.config_dir))
     missing = [req for req in needed if req not in unbuildable]
@@ -140,6 +184,9 @@ def cmd_requirements(args: argparse.Namespace) -> int:
     if skipped:
         log(f"not installable here (tried before): {' '.join(skipped)}")
     if not missing:
+        if skipped:
+            _check_service_helper_imports()
+            return 3
         log("Home Assistant's integration requirements are installed")
         return 0
     log(f"installing {' '.join(missing)}")
@@ -155,7 +202,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
                 unbuildable.add(req)
         unbuildable_file.write_text("\n".join(sorted(unbuildable)) + "\n", encoding="utf-8")
     log(f"requirements done in {time.monotonic() - started:.0f}s")
-    return 0
+    _check_service_helper_imports()
+    return 3 if unbuildable & set(needed) and not headers.is_file() else 0
 
 
 # --------------------------------------------------------------------------- hass
@@ -267,6 +315,8 @@ async def wait_for_http(api: Api, hass_pid: int | None, limit: float) -> list[di
         else:
             if status == 200 and isinstance(body, list):
                 return body
+            if status == 404:  # registered only while onboarding is not complete
+                return [{"step": step, "done": True} for step in ONBOARDING_STEPS]
             last = f"HTTP {status}: {body}"
         await asyncio.sleep(1)
     raise DemoError(f"Home Assistant did not answer on {api.url} within {limit:.0f}s ({last})")
@@ -338,6 +388,7 @@ async def onboard(api: Api, steps: list[dict[str, Any]], args: argparse.Namespac
         )
         await get_tokens(api, answer["auth_code"])
     await wait_running(api, args.timeout)
+    await confirm_http_config(api)
     if "core_config" not in done:
         log("onboarding: location, time zone, units and currency")
         await api.ws(
@@ -366,10 +417,32 @@ async def onboard(api: Api, steps: list[dict[str, Any]], args: argparse.Namespac
             "/api/onboarding/integration",
             {"client_id": api.client_id, "redirect_uri": f"{api.url}/?auth_callback=1"},
         )
-    steps = await api.ok("GET", "/api/onboarding", auth=False)
+    status, steps = await api.request("GET", "/api/onboarding", auth=False)
+    if status == 404:
+        log("onboarding: complete")
+        return
     if not all(step["done"] for step in steps):
         raise DemoError(f"onboarding not complete: {steps}")
     log("onboarding: " + ", ".join(f"{step['step']} done" for step in steps))
+
+
+async def confirm_http_config(api: Api) -> None:
+    """Confirm HTTP settings taken over from configuration.yaml (Home Assistant 2026.10+).
+
+    Those versions keep the HTTP settings in their storage: the first start imports the
+    YAML ones as a "pending" configuration that is reverted (with a restart) unless it
+    is confirmed within five minutes, as the dialog in the UI asks.
+    """
+    try:
+        http = await api.ws({"type": "http/config"})
+    except WsError as err:
+        if err.code == "unknown_command":  # HTTP settings only in YAML
+            return
+        raise
+    pending = http.get("pending")
+    if http.get("active_config_type") == "pending" and pending and not pending.get("error"):
+        log("confirming the HTTP settings taken over from configuration.yaml")
+        await api.ws({"type": "http/config/promote"})
 
 
 async def remove_failed_onboarding_entries(api: Api) -> None:
@@ -565,6 +638,25 @@ async def get_energy_prefs(api: Api) -> dict[str, Any] | None:
     return prefs
 
 
+def _grid_formats(import_id: str, export_id: str) -> list[bool]:
+    """Prefs formats to try (legacy?): first the one the installed energy schema accepts.
+
+    This runs in Home Assistant's venv, so its own schema tells (a refused save_prefs
+    would log an error in Home Assistant); both stay as a fallback.
+    """
+    try:
+        from homeassistant.components.energy import data  # noqa: PLC0415
+    except ImportError:
+        return [False, True]
+    for legacy in (False, True):
+        try:
+            data.ENERGY_SOURCE_SCHEMA([grid_source(import_id, export_id, legacy)])
+        except Exception:  # noqa: BLE001, S112  (voluptuous or probatio Invalid)
+            continue
+        return [legacy, not legacy]
+    return [False, True]
+
+
 async def ensure_energy(api: Api, import_id: str, export_id: str) -> dict[str, Any]:
     """Point the Energy dashboard's grid at the meter; the saved preferences."""
     prefs = await get_energy_prefs(api)
@@ -573,7 +665,7 @@ async def ensure_energy(api: Api, import_id: str, export_id: str) -> dict[str, A
         log("energy dashboard already uses the meter")
         return prefs or {}
     errors = []
-    for legacy in (False, True):
+    for legacy in _grid_formats(import_id, export_id):
         try:
             await api.ws(
                 {
@@ -732,7 +824,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "requirements":
         return cmd_requirements(args)
-    return asyncio.run(configure(args))
+    try:
+        return asyncio.run(configure(args))
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":
