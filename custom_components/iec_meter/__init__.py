@@ -41,17 +41,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
         if subentry.subentry_type == SUBENTRY_METER
     }
     entry.runtime_data = IecMeterRuntime(connection, coordinators)
-    # A meter that does not answer starts unavailable and is retried on its own
-    # schedule; it must not keep the other meters on the connection from running.
-    for coordinator in coordinators.values():
-        await coordinator.async_refresh()
+    try:
+        # A meter that does not answer starts unavailable and is retried on its own
+        # schedule; it must not keep the other meters on the connection from running.
+        for coordinator in coordinators.values():
+            await coordinator.async_refresh()
+        await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    except BaseException:
+        # Never leave the port open behind a failed setup: the next one could not open it.
+        await _async_close(entry)
+        raise
 
     async def close_at_stop(_event: Event) -> None:
         await _async_close(entry)
 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close_at_stop))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 

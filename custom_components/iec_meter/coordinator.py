@@ -9,6 +9,7 @@ repair issue that asks for the new one; the other meters keep running.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -60,6 +61,10 @@ class PollStatistics:
     def average_seconds(self) -> float | None:
         """Mean duration of a poll."""
         return self.total_seconds / self.polls if self.polls else None
+
+
+#: How long unloading waits for a meter to confirm the logout.
+LOGOUT_TIMEOUT_S = 5
 
 
 def auth_issue_id(subentry_id: str) -> str:
@@ -156,6 +161,10 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
         )
 
     async def async_shutdown(self) -> None:
-        """Stop polling and log out of the meter."""
+        """Stop polling and log out of the meter (never holding up an unload for long)."""
         await super().async_shutdown()
-        await self.connection.run(self.client.close)
+        try:
+            async with asyncio.timeout(LOGOUT_TIMEOUT_S):
+                await self.connection.run(self.client.close)
+        except TimeoutError:
+            LOGGER.debug("%s: logout not confirmed in time", self.name)

@@ -216,3 +216,33 @@ async def test_meter_clock_and_drift(hass: HomeAssistant, simulated: Simulated) 
     assert hass.states.get("sensor.house_meter_clock").state == "2026-06-21T11:00:00+00:00"
     drift = float(hass.states.get("sensor.house_clock_drift").state)
     assert drift < 0  # the simulated clock is frozen in the past
+
+
+async def test_unload_does_not_wait_long_for_a_silent_meter(
+    hass: HomeAssistant, simulated: Simulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.iec_meter import coordinator as coordinator_module  # noqa: PLC0415
+
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    connection = entry.runtime_data.connection
+    monkeypatch.setattr(coordinator_module, "LOGOUT_TIMEOUT_S", 0.05)
+    simulated.line.options.faults.silent_every = 1  # the logout will get no answer
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not connection.transport.is_open
+
+
+async def test_failed_setup_releases_the_port(
+    hass: HomeAssistant, simulated: Simulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custom_components.iec_meter.coordinator import IecMeterCoordinator  # noqa: PLC0415
+
+    async def broken(self: IecMeterCoordinator) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(IecMeterCoordinator, "async_refresh", broken)
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    await hass.async_block_till_done()
+    assert simulated.line.connections == 1
+    # The port was released: a new client can connect at once (one session at a time).
+    assert not simulated.line._busy
