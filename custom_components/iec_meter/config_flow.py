@@ -9,6 +9,7 @@ Reconfigure changes the connection or a meter without losing entities or history
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -333,6 +334,30 @@ def _meter_record(user_input: Mapping[str, Any], snapshot: MeterSnapshot) -> dic
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _NewMeter:
+    """Outcome of checking a meter to add: its record, a form error, or a duplicate."""
+
+    record: dict[str, Any] | None = None
+    error: str | None = None
+    duplicate: bool = False
+
+
+async def _check_new_meter(
+    hass: HomeAssistant,
+    entry: ConfigEntry | None,
+    connection_data: Mapping[str, Any],
+    user_input: Mapping[str, Any],
+) -> _NewMeter:
+    snapshot, error = await _probe_meter(hass, entry, connection_data, user_input)
+    if snapshot is None:
+        return _NewMeter(error=error)
+    record = _meter_record(user_input, snapshot)
+    if _meter_configured(hass, meter_unique_id(record)):
+        return _NewMeter(duplicate=True)
+    return _NewMeter(record=record)
+
+
 def meter_unique_id(record: Mapping[str, Any]) -> str:
     """Manufacturer code and serial number identify a meter anywhere."""
     return f"{record[CONF_MANUFACTURER_CODE]}-{record[CONF_SERIAL_NUMBER]}"
@@ -464,12 +489,10 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """The first meter: addresses and password, proven by reading the meter."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            snapshot, error = await _probe_meter(self.hass, None, self._connection, user_input)
-            if snapshot is not None:
-                record = _meter_record(user_input, snapshot)
-                unique_id = meter_unique_id(record)
-                if _meter_configured(self.hass, unique_id):
-                    return self.async_abort(reason="meter_already_configured")
+            meter = await _check_new_meter(self.hass, None, self._connection, user_input)
+            if meter.duplicate:
+                return self.async_abort(reason="meter_already_configured")
+            if meter.record is not None:
                 return self.async_create_entry(
                     title=_connection_title(self._connection),
                     data=self._connection,
@@ -478,16 +501,15 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                         {
                             "subentry_type": SUBENTRY_METER,
                             "title": str(user_input[CONF_NAME]),
-                            "unique_id": unique_id,
-                            "data": record,
+                            "unique_id": meter_unique_id(meter.record),
+                            "data": meter.record,
                         }
                     ],
                 )
-            errors["base"] = str(error)
-        defaults = user_input or _preset_defaults(self._utility)
+            errors["base"] = str(meter.error)
         return self.async_show_form(
             step_id="meter",
-            data_schema=_meter_schema(defaults),
+            data_schema=_meter_schema(user_input or _preset_defaults(self._utility)),
             errors=errors,
         )
 
@@ -561,20 +583,19 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         entry: IecMeterConfigEntry = self._get_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            snapshot, error = await _probe_meter(self.hass, entry, entry.data, user_input)
-            if snapshot is not None:
-                record = _meter_record(user_input, snapshot)
-                unique_id = meter_unique_id(record)
-                if _meter_configured(self.hass, unique_id):
-                    return self.async_abort(reason="meter_already_configured")
+            meter = await _check_new_meter(self.hass, entry, entry.data, user_input)
+            if meter.duplicate:
+                return self.async_abort(reason="meter_already_configured")
+            if meter.record is not None:
                 return self.async_create_entry(
-                    title=str(user_input[CONF_NAME]), data=record, unique_id=unique_id
+                    title=str(user_input[CONF_NAME]),
+                    data=meter.record,
+                    unique_id=meter_unique_id(meter.record),
                 )
-            errors["base"] = str(error)
-        defaults = user_input or _preset_defaults(self._utility)
+            errors["base"] = str(meter.error)
         return self.async_show_form(
             step_id="meter",
-            data_schema=_meter_schema(defaults),
+            data_schema=_meter_schema(user_input or _preset_defaults(self._utility)),
             errors=errors,
         )
 

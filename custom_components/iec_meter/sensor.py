@@ -203,18 +203,10 @@ class IecMeterSensor(IecMeterEntity, SensorEntity):
         return self.entity_description.value_fn(data)
 
 
-class IecMeterEnergySensor(IecMeterEntity, RestoreSensor):
+class IecMeterEnergySensor(IecMeterSensor, RestoreSensor):
     """An energy register that never records a zero or a step backwards."""
 
-    entity_description: IecMeterSensorDescription
-
-    def __init__(
-        self, coordinator: IecMeterCoordinator, description: IecMeterSensorDescription
-    ) -> None:
-        """Bind the description; the last good value comes from the coordinator or restore."""
-        super().__init__(coordinator, description.key)
-        self.entity_description = description
-        self._last_good: float | None = None
+    _last_good: float | None = None
 
     async def async_added_to_hass(self) -> None:
         """Restore the last good register so a glitch right after a restart is caught."""
