@@ -133,3 +133,30 @@ async def test_close_aborts_when_the_port_will_not_close(monkeypatch: pytest.Mon
         monkeypatch.setattr(inner, "abort", lambda: (aborted.append(True), original_abort()))
         await transport.close()
         assert aborted == [True]
+
+
+@pytest.mark.parametrize(
+    ("link", "point", "password", "message"),
+    [
+        (70000, 1, 1, "link address"),
+        (1, -1, 1, "point address"),
+        (1, 1, 2**32, "password"),
+    ],
+)
+def test_meter_address_is_validated(link: int, point: int, password: int, message: str) -> None:
+    from custom_components.iec_meter.protocol.iec102 import MeterAddress  # noqa: PLC0415
+
+    with pytest.raises(ValueError, match=message):
+        MeterAddress(link, point, password)
+
+
+async def test_pty_refusing_a_setting_is_cannot_connect() -> None:
+    async with serving(make_line(), pty=True) as path:
+        first = Transport(LineSettings(path))
+        await first.open()
+        await first.close()
+        # Linux pseudo-terminals refuse parity once they have been configured.
+        second = Transport(LineSettings(path, parity="E"))
+        with pytest.raises(CannotConnect, match="Invalid argument"):
+            await second.open()
+        await second.close()
