@@ -279,7 +279,10 @@ async def test_answer_for_another_point_address() -> None:
 async def test_negative_confirmation_of_a_read() -> None:
     login_ok = _answer(Asdu(183, 7, 1, count=1, body=b"\x01\0\0\0"))
     refused = _answer(Asdu(100, 7, 1, negative=True))
-    async with scripted_meter(_polite_meter([login_ok, refused])) as (url, _):  # type: ignore[arg-type]
+    async with scripted_meter(_polite_meter([login_ok, refused])) as (url, received):  # type: ignore[arg-type]
         async with client_for(url, timing=Timing(request_timeout_ms=100, retries=0)) as client:
             with pytest.raises(ProtocolError, match="negative confirmation: C_RD_NA_2"):
                 await client.read_identity()
+            assert not client.session.logged_in
+    # The session was finished although the read failed: a logout (C_FS_NA_2) went out.
+    assert any(frame[0] == 0x68 and frame[7] == TypeId.C_FS_NA_2 for frame in received)

@@ -167,6 +167,9 @@ class Iec102Client:
                 raise
             except (NoResponse, MeterBusy, ProtocolError) as err:
                 stale = restart_stale and not isinstance(err, MeterBusy)
+                if not isinstance(err, NoResponse):
+                    # The meter still answers: end its session properly (best effort).
+                    await self.session.finish()
                 await self._drop(close_line=False)
                 if stale:
                     restart_stale = False
