@@ -24,6 +24,7 @@ from custom_components.iec_meter.protocol.iec102.asdu import (
     requested_objects,
 )
 from custom_components.iec_meter.protocol.iec102.constants import (
+    PASSWORD_LENGTH,
     Cause,
     InstantObject,
     PrimaryFunction,
@@ -143,7 +144,7 @@ class SimulatedMeter:
         if request.point_address != config.point_address:
             return self._refuse(request, Cause.ADDRESS_UNKNOWN)
         if type_id == TypeId.C_AC_NA_2:
-            password = struct.unpack_from("<I", request.body.ljust(4, b"\0"))[0]
+            password = struct.unpack_from("<I", request.body.ljust(PASSWORD_LENGTH, b"\0"))[0]
             accepted = password == config.password and not self.reject_login
             self.logged_in = accepted
             return Asdu(

@@ -68,7 +68,6 @@ from .const import (
     DEFAULT_PARITY,
     DEFAULT_STOPBITS,
     DEFAULT_TCP_PORT,
-    DEFAULT_TIME_ZONE,
     DEFAULT_UTILITY,
     DOMAIN,
     LOGGER,
@@ -92,6 +91,7 @@ from .protocol.errors import (
 )
 from .protocol.iec102 import MeterSnapshot
 from .protocol.iec102.constants import (
+    DEFAULT_TIME_ZONE,
     LINK_ADDRESS_MAX,
     MAX_REQUEST_TIMEOUT_MS,
     MIN_RECONNECT_DELAY_MS,

@@ -33,10 +33,10 @@ from .const import (
     DEFAULT_OPTIONS,
     DEFAULT_PARITY,
     DEFAULT_STOPBITS,
-    DEFAULT_TIME_ZONE,
     FRAME_LOG_SIZE,
 )
 from .protocol.iec102 import FrameLog, Iec102Client, MeterAddress, MeterSnapshot, Timing
+from .protocol.iec102.constants import DEFAULT_TIME_ZONE
 from .protocol.transport import LineSettings, Transport
 
 

@@ -12,7 +12,6 @@ from .protocol.iec102.constants import (
     DEFAULT_RECONNECT_DELAY_MS,
     DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRIES,
-    DEFAULT_TIME_ZONE,
 )
 
 DOMAIN: Final = "iec_meter"
@@ -100,5 +99,3 @@ DEFAULT_UTILITY: Final = "other"
 #: Names for the manufacturer codes of P_MP_NA_2. No public source maps the codes
 #: yet (see protocol notes A.7), so devices show the code until one is confirmed.
 MANUFACTURERS: Final[dict[int, str]] = {}
-
-__all__ = ["DEFAULT_TIME_ZONE"]

@@ -83,9 +83,24 @@ class Iec102Client:
         self._last_failed_open: float | None = None
 
     @classmethod
-    def for_line(cls, line: LineSettings, meter: MeterAddress, **kwargs: object) -> Self:
+    def for_line(
+        cls,
+        line: LineSettings,
+        meter: MeterAddress,
+        *,
+        timing: Timing | None = None,
+        tz: tzinfo | None = None,
+        keep_session: bool = True,
+    ) -> Self:
         """A client that owns its own transport to ``line`` (closed by :meth:`close`)."""
-        return cls(Transport(line), meter, owns_transport=True, **kwargs)  # type: ignore[arg-type]
+        return cls(
+            Transport(line),
+            meter,
+            timing=timing,
+            tz=tz,
+            keep_session=keep_session,
+            owns_transport=True,
+        )
 
     async def __aenter__(self) -> Self:
         """Nothing to open yet: the first read connects."""
