@@ -23,6 +23,7 @@ from homeassistant.util import dt as dt_util
 from .connection import MeterConnection, meter_address, meter_zone
 from .const import (
     CLOCK_READ_INTERVAL,
+    CONF_LINK_ADDRESS,
     CONF_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL_S,
     DOMAIN,
@@ -90,7 +91,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{subentry.title} (link address {subentry.data['link_address']})",
+            name=f"{subentry.title} (link address {subentry.data[CONF_LINK_ADDRESS]})",
             update_interval=timedelta(seconds=interval),
             always_update=False,
         )

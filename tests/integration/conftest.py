@@ -86,6 +86,15 @@ def meter_subentry(title: str, link: int = 1, password: int = 1, phases: int = 3
     }
 
 
+#: Two meters on one bus: House (link 1, password 1) and Garage (link 2, password 2).
+TWO_METERS = [MeterConfig(link_address=1), MeterConfig(link_address=2, password=2)]
+
+
+def house_and_garage(url: str) -> MockConfigEntry:
+    """An entry for the two meters of TWO_METERS."""
+    return make_entry(url, meter_subentry("House"), meter_subentry("Garage", link=2, password=2))
+
+
 @pytest.fixture
 def meter_configs() -> list[MeterConfig]:
     """Meters on the simulated line (override in a test module for a bus)."""

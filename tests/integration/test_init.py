@@ -14,7 +14,15 @@ from custom_components.iec_meter import async_remove_config_entry_device
 from custom_components.iec_meter.const import CONF_SCAN_INTERVAL, DOMAIN
 from simulator.iec102_meter import MeterConfig
 
-from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry
+from .conftest import (
+    FAST_OPTIONS,
+    TWO_METERS,
+    Simulated,
+    house_and_garage,
+    make_entry,
+    meter_subentry,
+    setup_entry,
+)
 
 ENERGY = "sensor.house_energy_import"
 POWER = "sensor.house_power"
@@ -141,18 +149,11 @@ async def test_energy_glitches_are_dropped(
     assert float(hass.states.get(ENERGY).state) == float(good) + 3
 
 
-@pytest.mark.parametrize(
-    "meter_configs", [[MeterConfig(link_address=1), MeterConfig(link_address=2, password=2)]]
-)
+@pytest.mark.parametrize("meter_configs", [TWO_METERS])
 async def test_two_meters_on_one_connection_take_turns(
     hass: HomeAssistant, simulated: Simulated
 ) -> None:
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            simulated.url, meter_subentry("House"), meter_subentry("Garage", link=2, password=2)
-        ),
-    )
+    entry = await setup_entry(hass, house_and_garage(simulated.url))
     assert hass.states.get("sensor.house_energy_import").state != STATE_UNAVAILABLE
     assert hass.states.get("sensor.garage_energy_import").state != STATE_UNAVAILABLE
     # Poll both at once: the lock makes them take turns on the line.

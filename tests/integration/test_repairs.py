@@ -12,11 +12,8 @@ import pytest
 
 from custom_components.iec_meter.const import CONF_PASSWORD, DOMAIN
 from custom_components.iec_meter.coordinator import auth_issue_id
-from simulator.iec102_meter import MeterConfig
 
-from .conftest import Simulated, make_entry, meter_subentry, setup_entry
-
-TWO_METERS = [[MeterConfig(link_address=1), MeterConfig(link_address=2, password=2)]]
+from .conftest import TWO_METERS, Simulated, house_and_garage, make_entry, setup_entry
 
 
 async def start_fix_flow(hass: HomeAssistant, issue_id: str):
@@ -27,16 +24,11 @@ async def start_fix_flow(hass: HomeAssistant, issue_id: str):
     return manager, await manager.async_init(DOMAIN, data={"issue_id": issue_id})
 
 
-@pytest.mark.parametrize("meter_configs", TWO_METERS)
+@pytest.mark.parametrize("meter_configs", [TWO_METERS])
 async def test_rejected_password_opens_a_fixable_issue(
     hass: HomeAssistant, simulated: Simulated
 ) -> None:
-    entry = await setup_entry(
-        hass,
-        make_entry(
-            simulated.url, meter_subentry("House"), meter_subentry("Garage", link=2, password=2)
-        ),
-    )
+    entry = await setup_entry(hass, house_and_garage(simulated.url))
     house_id = next(i for i, s in entry.subentries.items() if s.title == "House")
     simulated.line.meters[0].config.password = 77  # the utility changed it...
     simulated.line.meters[0].logged_in = False  # ...and the meter ended our session
