@@ -27,11 +27,11 @@ import time
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from custom_components.iec_meter.protocol.iec102 import (  # noqa: E402
+from custom_components.iec_meter.core.iec102 import (  # noqa: E402
     Iec102Client,
     MeterAddress,
 )
-from custom_components.iec_meter.protocol.transport import LineSettings  # noqa: E402
+from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
 
 BITS_PER_BYTE = 10
 TARGET = 1.15

@@ -15,8 +15,8 @@ import signal
 import sys
 from zoneinfo import ZoneInfo
 
-from custom_components.iec_meter.protocol.iec102.constants import DEFAULT_TIME_ZONE
-from custom_components.iec_meter.protocol.iec102.timecodec import now_in
+from custom_components.iec_meter.core.iec102.constants import DEFAULT_TIME_ZONE
+from custom_components.iec_meter.core.iec102.timecodec import now_in
 
 from .iec102_meter import MeterConfig, SimulatedMeter
 from .line import Faults, LineOptions, MeterLine
@@ -82,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument("--corrupt-every", type=int, default=0, metavar="N")
     faults.add_argument("--silent-every", type=int, default=0, metavar="N")
     faults.add_argument("--garbage-every", type=int, default=0, metavar="N")
+    faults.add_argument(
+        "--header-noise-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="damage the length byte of every Nth answer that carries data",
+    )
+    faults.add_argument(
+        "--babble",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="stream random bytes for SECONDS after each connection",
+    )
+    faults.add_argument(
+        "--no-data", action="store_true", help='answer every class 2 poll with "no data"'
+    )
     faults.add_argument("--reject-login", action="store_true")
     faults.add_argument(
         "--unsupported",
@@ -140,6 +157,9 @@ def build_line(args: argparse.Namespace) -> MeterLine:
             corrupt_every=args.corrupt_every,
             silent_every=args.silent_every,
             garbage_every=args.garbage_every,
+            header_noise_every=args.header_noise_every,
+            babble=args.babble,
+            no_data=args.no_data,
         ),
     )
     return MeterLine(meters, options)

@@ -10,33 +10,39 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import logging
 import struct
 
-from custom_components.iec_meter.protocol.errors import ProtocolError
-from custom_components.iec_meter.protocol.iec102.asdu import (
+from custom_components.iec_meter.core.errors import ProtocolError
+from custom_components.iec_meter.core.iec102.asdu import (
     Asdu,
     InstantValues,
+    IntegratedTotal,
+    decode_range_request,
     encode_clock,
     encode_identity,
     encode_instant_values,
+    encode_integrated_totals,
     requested_objects,
 )
-from custom_components.iec_meter.protocol.iec102.constants import (
+from custom_components.iec_meter.core.iec102.constants import (
     PASSWORD_LENGTH,
+    TOTAL_QUALIFIER_INVALID,
     Cause,
     InstantObject,
     PrimaryFunction,
+    RecordAddress,
     SecondaryFunction,
+    TotalObject,
     TypeId,
 )
-from custom_components.iec_meter.protocol.iec102.frames import (
+from custom_components.iec_meter.core.iec102.frames import (
     FixedFrame,
     VariableFrame,
     secondary_control,
 )
-from custom_components.iec_meter.protocol.reading import MeterIdentity
+from custom_components.iec_meter.core.reading import MeterIdentity
 
 from .meter_model import MeterModel
 
@@ -47,6 +53,17 @@ _READ_ANSWERS = {
     TypeId.C_TI_NA_2: TypeId.M_TI_TA_2,
     TypeId.P_IN_VA_2: TypeId.R_IN_VA_2,
 }
+
+_RANGE_ANSWERS = {
+    TypeId.C_CI_NT_2: TypeId.M_IT_TG_2,
+    TypeId.C_CI_NU_2: TypeId.M_IT_TK_2,
+}
+#: Most hourly periods one range read returns (a month), so a request cannot flood us.
+MAX_RANGE_PERIODS = 31 * 24
+_HOUR = timedelta(hours=1)
+_RESERVES = (TotalObject.RESERVE_1, TotalObject.RESERVE_2)
+#: Share of the load the model books as inductive reactive energy (R1).
+_REACTIVE_SHARE = 0.2
 
 
 @dataclass
@@ -135,8 +152,111 @@ class SimulatedMeter:
             request = Asdu.decode(raw)
         except ProtocolError:
             return self._fixed(SecondaryFunction.NACK_BUSY)
-        self._pending.append(self._answer(request))
+        if request.type_id in _RANGE_ANSWERS:
+            self._pending.extend(self._range(request))
+        else:
+            self._pending.append(self._answer(request))
         return self._fixed(SecondaryFunction.ACK)
+
+    def _range(self, request: Asdu) -> list[Asdu]:
+        """Confirmation, one integrated-totals ASDU per hour, termination."""
+        config = self.config
+        if request.point_address != config.point_address:
+            return [self._refuse(request, Cause.ADDRESS_UNKNOWN)]
+        if request.type_id in self.unsupported:
+            return [self._refuse(request, Cause.TYPE_NOT_AVAILABLE)]
+        if not self.logged_in:
+            return [self._confirm(request, negative=True)]
+        if request.record_address != RecordAddress.HOURLY:
+            return [self._refuse(request, Cause.PERIOD_NOT_AVAILABLE)]
+        try:
+            wanted = decode_range_request(request, self.tz)
+        except ProtocolError:
+            return [self._refuse(request, Cause.RECORD_NUMBER_UNKNOWN)]
+        if wanted.start is None or wanted.end is None:
+            return [self._refuse(request, Cause.RECORD_NUMBER_UNKNOWN)]
+        objects = [
+            item for item in TotalObject if wanted.first_object <= item <= wanted.last_object
+        ]
+        if not objects:
+            return [self._refuse(request, Cause.OBJECT_NOT_AVAILABLE)]
+        ends = self._period_ends(wanted.start, min(wanted.end, self.clock()))
+        if not ends:
+            return [self._confirm(request), self._refuse(request, Cause.RECORD_NOT_AVAILABLE)]
+        answer_type = _RANGE_ANSWERS[TypeId(request.type_id)]
+        absolute = answer_type == TypeId.M_IT_TG_2
+        answers = [self._confirm(request)]
+        for end in ends:
+            totals = self._period_totals(end, objects, absolute)
+            count, body = encode_integrated_totals(totals, end, self.tz)
+            answers.append(
+                Asdu(
+                    answer_type,
+                    Cause.REQUEST,
+                    config.point_address,
+                    request.record_address,
+                    count=count,
+                    body=body,
+                )
+            )
+        answers.append(self._confirm(request, cause=Cause.ACTIVATION_TERMINATION))
+        return answers
+
+    @staticmethod
+    def _period_ends(start: datetime, end: datetime) -> list[datetime]:
+        """Ends of the whole hours after ``start`` up to ``end`` (at most a month)."""
+        first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if first < start:
+            first += _HOUR
+        ends = []
+        current = first
+        while current <= end and len(ends) < MAX_RANGE_PERIODS:
+            ends.append(current)
+            current += _HOUR
+        return ends
+
+    def _period_totals(
+        self, end: datetime, objects: list[TotalObject], absolute: bool
+    ) -> list[IntegratedTotal]:
+        """Energy of the hour ending at ``end`` (or the registers then, if absolute)."""
+        middle = (end - _HOUR / 2).astimezone(self.tz)
+        net = self.model.load_kw(middle) - self.model.solar_kw(middle)
+        increments = {
+            TotalObject.ACTIVE_IMPORT: max(net, 0.0),
+            TotalObject.ACTIVE_EXPORT: max(-net, 0.0),
+            TotalObject.REACTIVE_Q1: max(net, 0.0) * _REACTIVE_SHARE,
+        }
+        totals = []
+        for item in objects:
+            if item in _RESERVES:
+                totals.append(IntegratedTotal(item, 0, TOTAL_QUALIFIER_INVALID))
+                continue
+            value = increments.get(item, 0.0)
+            if absolute:
+                value += self._register(item)
+            totals.append(IntegratedTotal(item, round(value)))
+        return totals
+
+    def _register(self, item: TotalObject) -> float:
+        model = self.model
+        if item == TotalObject.ACTIVE_IMPORT:
+            return model.energy_import_kwh
+        if item == TotalObject.ACTIVE_EXPORT:
+            return model.energy_export_kwh
+        return model.reactive_kvarh[item - TotalObject.REACTIVE_Q1]
+
+    def _confirm(
+        self, request: Asdu, negative: bool = False, cause: Cause = Cause.ACTIVATION_CONFIRMATION
+    ) -> Asdu:
+        return Asdu(
+            request.type_id,
+            cause,
+            request.point_address,
+            request.record_address,
+            count=request.count,
+            body=request.body,
+            negative=negative,
+        )
 
     def _answer(self, request: Asdu) -> Asdu:
         config = self.config

@@ -18,13 +18,19 @@ import os
 import random
 import tty
 
-from custom_components.iec_meter.protocol.iec102.constants import (
+from custom_components.iec_meter.core.iec102.constants import (
     SINGLE_CHAR_ACK,
     START_FIXED,
     START_VARIABLE,
+    PrimaryFunction,
+    SecondaryFunction,
 )
-from custom_components.iec_meter.protocol.iec102.frames import FixedFrame, VariableFrame
-from custom_components.iec_meter.protocol.iec102.parser import FrameParser
+from custom_components.iec_meter.core.iec102.frames import (
+    FixedFrame,
+    VariableFrame,
+    secondary_control,
+)
+from custom_components.iec_meter.core.iec102.parser import FrameParser
 
 from .iec102_meter import SimulatedMeter
 
@@ -38,6 +44,11 @@ _READ_SIZE = 4096
 _GARBAGE_BYTES = bytes(b for b in range(256) if b not in (SINGLE_CHAR_ACK,))
 _GARBAGE_LENGTH = (2, 9)
 _START_BYTES = (START_FIXED, START_VARIABLE)
+#: Offset of the second copy of the length byte in a variable frame (68 L L 68).
+_LENGTH_COPY = 2
+#: A babbling line sends this many random bytes every tick.
+_BABBLE_CHUNK = 512
+_BABBLE_TICK_S = 0.002
 
 
 @dataclass
@@ -52,6 +63,12 @@ class Faults:
     silent_every: int = 0
     #: Send line noise before every Nth answer.
     garbage_every: int = 0
+    #: Damage the length byte (second copy) of every Nth answer carrying an ASDU.
+    header_noise_every: int = 0
+    #: Stream random bytes for this many seconds after each connection (0: never).
+    babble: float = 0.0
+    #: Answer every class 2 poll with "no data" (the meter never has its answer ready).
+    no_data: bool = False
 
 
 @dataclass
@@ -80,7 +97,10 @@ class MeterLine:
         #: that check meters on one bus never talk at the same time.
         self.trace: deque[tuple[int, int, int | None]] = deque(maxlen=_TRACE_SIZE)
         self.answers_sent = 0
+        self.data_answers_sent = 0
         self.connections = 0
+        #: Random bytes a babbling line has sent.
+        self.babbled = 0
         self._random = random.Random(options.seed)
         self._busy = False
         self._server: asyncio.Server | None = None
@@ -164,6 +184,33 @@ class MeterLine:
         write: Callable[[bytes], object],
         writer: asyncio.StreamWriter | None,
     ) -> None:
+        faults = self.options.faults
+        babble: asyncio.Task[None] | None = None
+        if faults.babble:
+            babble = asyncio.create_task(self._babble(write, faults.babble))
+        try:
+            await self._answer_frames(read, write, writer)
+        finally:
+            if babble is not None:
+                babble.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await babble
+
+    async def _babble(self, write: Callable[[bytes], object], seconds: float) -> None:
+        """A line that streams noise (a converter at the wrong speed, a chattering bus)."""
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    write(self._random.randbytes(_BABBLE_CHUNK))
+                    self.babbled += _BABBLE_CHUNK
+                    await asyncio.sleep(_BABBLE_TICK_S)
+
+    async def _answer_frames(
+        self,
+        read: Callable[[], Awaitable[bytes]],
+        write: Callable[[bytes], object],
+        writer: asyncio.StreamWriter | None,
+    ) -> None:
         parser = FrameParser()
         frames_here = 0
         faults = self.options.faults
@@ -193,13 +240,32 @@ class MeterLine:
                 await self._send(answer, ready, write, writer)
 
     def _answer(self, frame: FixedFrame | VariableFrame) -> bytes | None:
+        faults = self.options.faults
         answer: bytes | None = None
-        for meter in self.meters:
-            answer = meter.handle(frame) or answer
+        if (
+            faults.no_data
+            and frame.from_primary
+            and frame.function == PrimaryFunction.REQUEST_CLASS_2
+            and any(meter.config.link_address == frame.address for meter in self.meters)
+        ):
+            answer = FixedFrame(
+                secondary_control(SecondaryFunction.NO_DATA), frame.address
+            ).encode()
+        else:
+            for meter in self.meters:
+                answer = meter.handle(frame) or answer
         if answer is None:
             return None
-        faults = self.options.faults
         self.answers_sent += 1
+        if answer[0] == START_VARIABLE:
+            self.data_answers_sent += 1
+            if (
+                faults.header_noise_every
+                and self.data_answers_sent % faults.header_noise_every == 0
+            ):
+                damaged = bytearray(answer)
+                damaged[_LENGTH_COPY] ^= 0x01
+                answer = bytes(damaged)
         if faults.corrupt_every and self.answers_sent % faults.corrupt_every == 0:
             damaged = bytearray(answer)
             damaged[-2] = (damaged[-2] + 1) % 256

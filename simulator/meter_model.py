@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import math
 import random
 
-from custom_components.iec_meter.protocol.iec102.asdu import InstantValues, PhaseBlock, PowerBlock
+from custom_components.iec_meter.core.iec102.asdu import InstantValues, PhaseBlock, PowerBlock
 
 _HOURS_PER_DAY = 24.0
 _NOMINAL_VOLTAGE = 230.0

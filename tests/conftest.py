@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.iec_meter.protocol.iec102 import Iec102Client, MeterAddress, Timing
-from custom_components.iec_meter.protocol.iec102.timecodec import now_in
-from custom_components.iec_meter.protocol.transport import LineSettings
+from custom_components.iec_meter.core.iec102 import Iec102Client, MeterAddress, Timing
+from custom_components.iec_meter.core.iec102.timecodec import now_in
+from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig, SimulatedMeter
 from simulator.line import Faults, LineOptions, MeterLine
 from simulator.meter_model import MeterModel

@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 import contextlib
 
-from custom_components.iec_meter.protocol.iec102.frames import FixedFrame, VariableFrame
-from custom_components.iec_meter.protocol.iec102.parser import FrameParser
+from custom_components.iec_meter.core.iec102.frames import FixedFrame, VariableFrame
+from custom_components.iec_meter.core.iec102.parser import FrameParser
 
 Script = Callable[[FixedFrame | VariableFrame], bytes]
 

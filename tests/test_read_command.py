@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from custom_components.iec_meter import cli
-from custom_components.iec_meter.protocol.reading import SIGNAL_KEYS
+from custom_components.iec_meter.core.reading import SIGNAL_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -2,7 +2,10 @@
 
 What a user runs to check wiring, addresses and password before setting up Home
 Assistant. Exit status: 0 read, 1 unreachable / silent / protocol trouble, 2 password
-rejected. Needs only the protocol core (no Home Assistant imports).
+rejected. Needs only the protocol core and serialx (no Home Assistant).
+
+Each protocol's meter settings become options named after them (``link_address`` →
+``--link-address``), so the command offers exactly what the driver needs.
 """
 
 from __future__ import annotations
@@ -17,173 +20,211 @@ import sys
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .protocol.errors import (
-    AuthenticationRejected,
-    CannotConnect,
-    MeterBusy,
-    MeterError,
-    NoResponse,
-    NotSupported,
-)
-from .protocol.iec102 import Iec102Client, MeterAddress, MeterSnapshot, Timing
-from .protocol.iec102.constants import (
-    DEFAULT_REQUEST_TIMEOUT_MS,
-    DEFAULT_RETRIES,
-    DEFAULT_TIME_ZONE,
-)
-from .protocol.iec102.timecodec import now_in
-from .protocol.reading import SIGNAL_KEYS, SIGNAL_UNITS
-from .protocol.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
-
-#: What to check, by error: the point of this command is to find out.
-_HINTS: dict[type[MeterError], str] = {
-    CannotConnect: "check the port path or the converter's host and port, and that "
-    "nothing else (another program, Home Assistant) has the port open",
-    NoResponse: "check the link address, baud rate, parity and wiring",
-    MeterBusy: "another client may be talking to the meter; try again later",
-    NotSupported: "this meter does not offer that request",
-}
+from .core.bus import Bus
+from .core.driver import Driver, FieldKind, SettingField
+from .core.drivers import DEFAULT_PROTOCOL, DRIVERS, get_driver
+from .core.errors import AuthenticationRejected, MeterError
+from .core.model import SIGNALS, Snapshot
+from .core.timing import DEFAULT_RETRIES, Timing
+from .core.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_AUTH = 2
 _MS = 1000
+#: Zone of the meter's clock when neither the option nor the driver names one.
+_DEFAULT_ZONE = "UTC"
+
+
+def _option(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _add_field(group: argparse._ArgumentGroup, field: SettingField, seen: set[str]) -> None:
+    if field.key in seen:
+        return
+    seen.add(field.key)
+    kwargs: dict[str, Any] = {"default": None, "dest": field.key}
+    if field.kind in (FieldKind.NUMBER, FieldKind.SECRET):
+        kwargs["type"] = int
+    elif field.kind is FieldKind.BOOLEAN:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif field.kind is FieldKind.SELECT and not field.custom:
+        kwargs["choices"] = field.options
+    shown = "" if field.default is None else f" (default {field.default})"
+    group.add_argument(_option(field.key), help=f"{field.key.replace('_', ' ')}{shown}", **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments of the ``read`` command."""
     parser = argparse.ArgumentParser(
         prog="python -m custom_components.iec_meter",
-        description="Read an electricity meter once (IEC 60870-5-102, REE profile).",
+        description="Read an electricity meter once (IEC 60870-5-102 REE, IEC 62056-21).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    read = commands.add_parser("read", help="read identity, clock and instantaneous values")
+    read = commands.add_parser("read", help="read identity, clock and current values")
+    read.add_argument(
+        "--protocol", choices=list(DRIVERS), default=DEFAULT_PROTOCOL, help="default %(default)s"
+    )
     read.add_argument(
         "--url",
         required=True,
         help="serial port (/dev/ttyUSB0), socket://host:port or rfc2217://host:port",
     )
-    read.add_argument("--baudrate", type=int, default=9600, choices=BAUDRATES)
-    read.add_argument("--bytesize", type=int, default=8, choices=BYTESIZES)
-    read.add_argument("--parity", default="N", choices=PARITIES, help="N, E or O")
-    read.add_argument("--stopbits", type=float, default=1.0, choices=(1.0, 2.0))
-    read.add_argument("--link-address", type=int, default=1, help="link address (DER)")
-    read.add_argument("--point-address", type=int, default=1, help="measuring point address")
-    read.add_argument("--password", type=int, default=1, help="read-only password (number)")
-    read.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_REQUEST_TIMEOUT_MS / _MS,
-        help="seconds to wait for each answer (default %(default)s)",
+    line = read.add_argument_group("line (defaults: the protocol's usual settings)")
+    line.add_argument("--baudrate", type=int, choices=BAUDRATES)
+    line.add_argument("--bytesize", type=int, choices=BYTESIZES)
+    line.add_argument("--parity", choices=PARITIES, help="N, E or O")
+    line.add_argument("--stopbits", type=float, choices=(1.0, 2.0))
+    line.add_argument(
+        "--timeout", type=float, help="seconds to wait for each answer (default: the protocol's)"
     )
-    read.add_argument("--retries", type=int, default=DEFAULT_RETRIES, help="tries after the first")
-    read.add_argument(
+    line.add_argument("--retries", type=int, default=DEFAULT_RETRIES, help="tries after the first")
+    line.add_argument(
         "--settle-delay", type=float, default=0.0, help="seconds to wait after connecting"
     )
-    read.add_argument("--time-zone", default=DEFAULT_TIME_ZONE, help="zone of the meter clock")
+    seen: set[str] = set()
+    for driver in DRIVERS.values():
+        group = read.add_argument_group(f"{driver.title} meter")
+        for field in driver.meter_fields:
+            _add_field(group, field, seen)
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument(
-        "--verbose", "-v", action="store_true", help="log every frame (password masked)"
+        "--verbose", "-v", action="store_true", help="log every frame (passwords masked)"
     )
     return parser
 
 
-async def read_meter(args: argparse.Namespace) -> MeterSnapshot:
+def _settings(driver: Driver[Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The driver's meter settings: the options given, else the fields' defaults."""
+    values: dict[str, Any] = {}
+    for field in driver.meter_fields:
+        value = getattr(args, field.key, None)
+        if value is None:
+            value = field.default
+        if value is None and field.kind in (FieldKind.NUMBER, FieldKind.SECRET):
+            value = 1  # the usual link/point address and password of a test meter
+        values[field.key] = value
+    return values
+
+
+async def read_meter(args: argparse.Namespace) -> Snapshot:
     """Connect, read everything once, log out and close."""
+    driver = get_driver(args.protocol)
+    defaults = driver.line_defaults
     line = LineSettings(
         url=args.url,
-        baudrate=args.baudrate,
-        bytesize=args.bytesize,
-        parity=args.parity,
-        stopbits=args.stopbits,
+        baudrate=args.baudrate or defaults.baudrate,
+        bytesize=args.bytesize or defaults.bytesize,
+        parity=args.parity or defaults.parity,
+        stopbits=args.stopbits or float(defaults.stopbits),
         settle_delay=args.settle_delay,
     )
-    meter = MeterAddress(args.link_address, args.point_address, args.password)
-    timing = Timing(request_timeout_ms=round(args.timeout * _MS), retries=args.retries)
-    client = Iec102Client.for_line(line, meter, timing=timing, tz=ZoneInfo(args.time_zone))
-    async with client:
+    timeout_ms = (
+        driver.default_request_timeout_ms if args.timeout is None else round(args.timeout * _MS)
+    )
+    timing = Timing(request_timeout_ms=timeout_ms, retries=args.retries)
+    settings = _settings(driver, args)
+    zone = ZoneInfo(str(settings.get("time_zone") or _DEFAULT_ZONE))
+    async with Bus(line, timing) as bus:
+        client = driver.client(bus, driver.settings(settings), zone)
         return await client.read_snapshot()
 
 
-def snapshot_json(snapshot: MeterSnapshot) -> dict[str, Any]:
-    """The JSON document of ``--json``: the 24 signals, identity, timestamp and clock."""
-    document: dict[str, Any] = dict(snapshot.reading.values())
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
+    """The document of ``--json``: the signals delivered, identity, time tags and data."""
+    reading = snapshot.reading
+    document: dict[str, Any] = {key: _plain(value) for key, value in reading.values.items()}
     identity = snapshot.identity
-    document["identity"] = (
-        None
-        if identity is None
-        else {
-            "manufacturer_code": identity.manufacturer_code,
-            "serial_number": identity.serial_number,
-            "standard_date": identity.standard_date,
+    document["identity"] = None if identity is None else dict(identity.fields)
+    document["timestamp"] = _plain(reading.timestamp)
+    document["clock"] = _plain(snapshot.clock)
+    if reading.data:
+        document["obis"] = {
+            address: {"value": item.value, "unit": item.unit}
+            for address, item in reading.data.items()
         }
-    )
-    document["timestamp"] = _iso(snapshot.reading.timestamp)
-    document["clock"] = _iso(snapshot.clock)
     return document
 
 
-def _iso(when: datetime | None) -> str | None:
-    return None if when is None else when.isoformat()
+def _text(value: Any, precision: int | None) -> str:
+    if value is None:
+        return "invalid"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M %Z}"
+    if isinstance(value, float):
+        return f"{value:.{max(precision or 0, 3)}f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
-def print_table(snapshot: MeterSnapshot, out: TextIO) -> None:
-    """Human-readable report: identity, clock and one line per signal."""
-    identity = snapshot.identity
+def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
+    """Human-readable report: identity, clock and one line per signal and labelled value."""
     lines = []
+    identity = snapshot.identity
     if identity is not None:
-        lines += [
-            f"Manufacturer code  {identity.manufacturer_code}",
-            f"Serial number      {identity.serial_number}",
-            f"Standard date      {identity.standard_date}",
-        ]
+        width = max(len(name) for name in identity.fields) if identity.fields else 0
+        lines += [f"{name:<{width}}  {value}" for name, value in identity.fields.items()]
     if snapshot.clock is not None:
-        drift = (snapshot.clock - now_in(snapshot.clock.tzinfo or ZoneInfo("UTC"))).total_seconds()
-        lines.append(f"Meter clock        {snapshot.clock:%Y-%m-%d %H:%M:%S %Z} ({drift:+.0f} s)")
-    if snapshot.reading.timestamp is not None:
-        lines.append(f"Values at          {snapshot.reading.timestamp:%Y-%m-%d %H:%M %Z}")
-    lines.append("")
-    width = max(len(key) for key in SIGNAL_KEYS)
-    lines.append(f"{'signal':<{width}}  {'value':>12}  unit")
-    lines.append(f"{'-' * width}  {'-' * 12}  ----")
-    values = snapshot.reading.values()
-    for key in SIGNAL_KEYS:
-        value = values[key]
-        text = "invalid" if value is None else f"{value:.3f}".rstrip("0").rstrip(".")
-        lines.append(f"{key:<{width}}  {text:>12}  {SIGNAL_UNITS[key].value}")
+        drift = (snapshot.clock - datetime.now(snapshot.clock.tzinfo)).total_seconds()
+        lines.append(f"Meter clock  {snapshot.clock:%Y-%m-%d %H:%M:%S %Z} ({drift:+.0f} s)")
+    reading = snapshot.reading
+    if reading.timestamp is not None:
+        lines.append(f"Values at  {reading.timestamp:%Y-%m-%d %H:%M %Z}")
+    keys = [key for key in SIGNALS if key in driver.signals or key in reading.values]
+    width = max(len(key) for key in keys)
+    lines += ["", f"{'signal':<{width}}  {'value':>14}  unit", f"{'-' * width}  {'-' * 14}  ----"]
+    for key in keys:
+        signal = SIGNALS[key]
+        text = (
+            _text(reading.values[key], signal.precision)
+            if key in reading.values
+            else "not provided"
+        )
+        lines.append(f"{key:<{width}}  {text:>14}  {signal.unit or ''}")
+    if reading.data:
+        width = max(len(address) for address in reading.data)
+        lines += ["", f"{'address':<{width}}  {'value':>14}  unit"]
+        lines += [
+            f"{address:<{width}}  {item.value!s:>14}  {item.unit or ''}"
+            for address, item in reading.data.items()
+        ]
     out.write("\n".join(lines) + "\n")
+
+
+def _fail(err: Exception, hint: str | None) -> None:
+    print(f"error: {err}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
 
 
 async def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(message)s",
     )
     try:
-        ZoneInfo(args.time_zone)
         snapshot = await read_meter(args)
     except AuthenticationRejected as err:
-        print(f"error: password rejected: {err}", file=sys.stderr)
-        print("hint: check the read-only password (a number)", file=sys.stderr)
+        _fail(err, getattr(err, "hint", "check the read-only password (a number)"))
         return EXIT_AUTH
     except MeterError as err:
-        hint = next((text for kind, text in _HINTS.items() if isinstance(err, kind)), None)
-        print(f"error: {err}", file=sys.stderr)
-        if hint:
-            print(f"hint: {hint}", file=sys.stderr)
+        _fail(err, getattr(err, "hint", None))
         return EXIT_FAILED
     except (ValueError, ZoneInfoNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        _fail(err, None)
         return EXIT_FAILED
     if args.json:
         json.dump(snapshot_json(snapshot), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print_table(snapshot, sys.stdout)
+        print_table(get_driver(args.protocol), snapshot, sys.stdout)
     return EXIT_OK
 
 

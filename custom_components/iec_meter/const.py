@@ -1,16 +1,15 @@
-"""Constants of the Home Assistant side: keys, defaults and utility presets."""
+"""Constants of the Home Assistant side: keys, defaults and limits of the forms."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 import logging
 from typing import Final
 
-from .protocol.iec102.constants import (
+from .core.timing import (
+    DEFAULT_CONTENT_TIMEOUT_MS,
     DEFAULT_INTER_REQUEST_DELAY_MS,
     DEFAULT_RECONNECT_DELAY_MS,
-    DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRIES,
 )
 
@@ -21,6 +20,7 @@ SUBENTRY_METER: Final = "meter"
 
 # Connection (config entry data). "device" is a key Home Assistant's usb integration
 # recognises when it attributes serial ports to config entries.
+CONF_PROTOCOL: Final = "protocol"
 CONF_DEVICE: Final = "device"
 CONF_BAUDRATE: Final = "baudrate"
 CONF_BYTESIZE: Final = "bytesize"
@@ -36,66 +36,41 @@ CONF_REQUEST_TIMEOUT: Final = "request_timeout"
 CONF_RETRIES: Final = "retries"
 CONF_INTER_REQUEST_DELAY: Final = "inter_request_delay"
 CONF_RECONNECT_DELAY: Final = "reconnect_delay"
+CONF_CONTENT_TIMEOUT: Final = "content_timeout"
 CONF_SETTLE_DELAY: Final = "settle_delay"
 
-# Meter (config subentry data).
+# Meter (config subentry data), besides the driver's own settings and identity.
 CONF_NAME: Final = "name"
-CONF_LINK_ADDRESS: Final = "link_address"
-CONF_POINT_ADDRESS: Final = "point_address"
-CONF_PASSWORD: Final = "password"  # noqa: S105 - a key, not a secret
 CONF_TIME_ZONE: Final = "time_zone"
-CONF_MANUFACTURER_CODE: Final = "manufacturer_code"
-CONF_SERIAL_NUMBER: Final = "serial_number"
-CONF_STANDARD_DATE: Final = "standard_date"
+#: Signals the meter delivered when it was set up (no entities for the others).
+CONF_SIGNALS: Final = "signals"
+#: Labelled values (IEC 62056-21 addresses) the user chose as extra sensors.
+CONF_DATA: Final = "data"
+#: Before signals were recorded: 1 for a meter without L2/L3 values.
 CONF_PHASES: Final = "phases"
 
-DEFAULT_BAUDRATE: Final = 9600
-DEFAULT_BYTESIZE: Final = 8
-DEFAULT_PARITY: Final = "N"
-DEFAULT_STOPBITS: Final = 1
-DEFAULT_TCP_PORT: Final = 4001
-DEFAULT_SCAN_INTERVAL_S: Final = 30
 MIN_SCAN_INTERVAL_S: Final = 1
 MAX_SCAN_INTERVAL_S: Final = 86_400
 DEFAULT_SETTLE_DELAY_S: Final = 0.0
 MAX_SETTLE_DELAY_S: Final = 30.0
 MAX_RETRIES_OPTION: Final = 10
 MAX_DELAY_OPTION_MS: Final = 600_000
-TIME_ZONES: Final = ("Europe/Madrid", "Atlantic/Canary")
+MAX_CONTENT_TIMEOUT_MS: Final = 3_600_000
 
-DEFAULT_OPTIONS: Final = {
-    CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL_S,
-    CONF_REQUEST_TIMEOUT: DEFAULT_REQUEST_TIMEOUT_MS,
+#: Options every protocol shares; scan interval and request timeout come from the driver.
+COMMON_OPTIONS: Final = {
     CONF_RETRIES: DEFAULT_RETRIES,
     CONF_INTER_REQUEST_DELAY: DEFAULT_INTER_REQUEST_DELAY_MS,
     CONF_RECONNECT_DELAY: DEFAULT_RECONNECT_DELAY_MS,
+    CONF_CONTENT_TIMEOUT: DEFAULT_CONTENT_TIMEOUT_MS,
     CONF_SETTLE_DELAY: DEFAULT_SETTLE_DELAY_S,
 }
 
 #: How often the meter clock is read (it costs two round trips).
 CLOCK_READ_INTERVAL: Final = timedelta(minutes=5)
-#: Frames kept per meter for diagnostics.
-FRAME_LOG_SIZE: Final = 40
+#: How long unloading waits for a meter to confirm the logout.
+LOGOUT_TIMEOUT_S: Final = 5
 
-
-@dataclass(frozen=True, slots=True)
-class UtilityPreset:
-    """Defaults a utility's meters usually have (unconfirmed by a primary source)."""
-
-    parity: str
-    point_address: int
-    password: int | None
-
-
-UTILITY_PRESETS: Final = {
-    "iberdrola": UtilityPreset(parity="N", point_address=1, password=7),
-    "endesa": UtilityPreset(parity="E", point_address=1, password=1),
-    "naturgy": UtilityPreset(parity="N", point_address=1, password=1),
-    "viesgo": UtilityPreset(parity="N", point_address=1, password=1),
-    "other": UtilityPreset(parity="N", point_address=1, password=None),
-}
-DEFAULT_UTILITY: Final = "other"
-
-#: Names for the manufacturer codes of P_MP_NA_2. No public source maps the codes
-#: yet (see protocol notes A.7), so devices show the code until one is confirmed.
-MANUFACTURERS: Final[dict[int, str]] = {}
+#: Names for manufacturer codes. No public source maps the IEC 102 codes yet, so devices
+#: show the code until one is confirmed.
+MANUFACTURERS: Final[dict[str, str]] = {}

@@ -1,7 +1,7 @@
-"""One DataUpdateCoordinator per meter, its polls serialized with the other meters'.
+"""One DataUpdateCoordinator per meter; the bus makes the meters on a line take turns.
 
 Polls never overlap (the coordinator schedules the next one after the last finished) and
-meters on one connection take turns on its lock, so a slow meter never piles requests
+the meters of one connection take turns on its bus, so a slow meter never piles requests
 up. An unreachable meter raises UpdateFailed: its entities become unavailable and the
 coordinator logs the loss once and the recovery once. A rejected password also opens a
 repair issue that asks for the new one; the other meters keep running.
@@ -13,39 +13,30 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .connection import MeterConnection, meter_address, meter_zone
+from .connection import meter_client
 from .const import (
     CLOCK_READ_INTERVAL,
-    CONF_LINK_ADDRESS,
     CONF_SCAN_INTERVAL,
-    DEFAULT_SCAN_INTERVAL_S,
     DOMAIN,
     LOGGER,
+    LOGOUT_TIMEOUT_S,
 )
-from .protocol.errors import AuthenticationRejected, MeterError
-from .protocol.reading import MeterReading
+from .core.bus import Bus
+from .core.driver import Driver
+from .core.errors import AuthenticationRejected, MeterError
+from .core.model import Snapshot
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
 
     from .data import IecMeterConfigEntry
-
-
-@dataclass(frozen=True, slots=True)
-class MeterData:
-    """What one poll of a meter produced."""
-
-    reading: MeterReading
-    #: The meter's clock at its last read, and its drift against Home Assistant's.
-    clock: datetime | None = None
-    clock_drift: float | None = None
 
 
 @dataclass
@@ -64,16 +55,18 @@ class PollStatistics:
         return self.total_seconds / self.polls if self.polls else None
 
 
-#: How long unloading waits for a meter to confirm the logout.
-LOGOUT_TIMEOUT_S = 5
-
-
 def auth_issue_id(subentry_id: str) -> str:
     """Repair issue id for a meter whose password was rejected."""
     return f"auth_failed_{subentry_id}"
 
 
-class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
+def error_text(err: MeterError) -> str:
+    """The error and what to check, for a log line or a repair."""
+    hint = getattr(err, "hint", "")
+    return f"{err} ({hint})" if hint else str(err)
+
+
+class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
     """Polls one meter."""
 
     config_entry: IecMeterConfigEntry
@@ -83,31 +76,32 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
         hass: HomeAssistant,
         entry: IecMeterConfigEntry,
         subentry: ConfigSubentry,
-        connection: MeterConnection,
+        driver: Driver[Any],
+        bus: Bus,
     ) -> None:
         """Set the meter up; the first poll happens in the entry's setup."""
-        interval = int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL_S))
+        interval = int(entry.options.get(CONF_SCAN_INTERVAL, driver.default_scan_interval_s))
+        self.client = meter_client(driver, bus, subentry.data, hass.config.time_zone)
+        described = driver.describe(self.client.settings)
         super().__init__(
             hass,
             LOGGER,
             config_entry=entry,
-            name=f"{subentry.title} (link address {subentry.data[CONF_LINK_ADDRESS]})",
+            name=f"{subentry.title} ({described})" if described else subentry.title,
             update_interval=timedelta(seconds=interval),
             always_update=False,
         )
         self.subentry = subentry
-        self.connection = connection
-        self.client = connection.client(meter_address(subentry.data), meter_zone(subentry.data))
         self.statistics = PollStatistics()
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
 
-    async def _async_update_data(self) -> MeterData:
+    async def _async_update_data(self) -> Snapshot:
         started = time.monotonic()
         self.statistics.polls += 1
         try:
-            data = await self.connection.run(self._read)
+            data = await self._read()
         except AuthenticationRejected as err:
             self._record_failure(err)
             self._open_auth_issue()
@@ -121,7 +115,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="meter_unavailable",
-                translation_placeholders={"meter": self.subentry.title, "error": str(err)},
+                translation_placeholders={"meter": self.subentry.title, "error": error_text(err)},
             ) from err
         finally:
             self.statistics.total_seconds += time.monotonic() - started
@@ -129,20 +123,20 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.subentry.subentry_id))
         return data
 
-    async def _read(self) -> MeterData:
-        reading = await self.client.read_instantaneous()
+    async def _read(self) -> Snapshot:
+        reading = await self.client.read_values()
         now = time.monotonic()
         due = self._clock_read_at is None or (
             now - self._clock_read_at >= CLOCK_READ_INTERVAL.total_seconds()
         )
-        if due:
+        if self.client.has_clock and due:
             clock = await self.client.read_clock()
             self._clock_read_at = now
             self._clock = clock
             self._clock_drift = (
                 None if clock is None else (clock - dt_util.utcnow()).total_seconds()
             )
-        return MeterData(reading=reading, clock=self._clock, clock_drift=self._clock_drift)
+        return Snapshot(reading, clock=self._clock, clock_drift=self._clock_drift)
 
     def _record_failure(self, err: MeterError) -> None:
         self.statistics.failures += 1
@@ -166,6 +160,6 @@ class IecMeterCoordinator(DataUpdateCoordinator[MeterData]):
         await super().async_shutdown()
         try:
             async with asyncio.timeout(LOGOUT_TIMEOUT_S):
-                await self.connection.run(self.client.close)
+                await self.client.close()
         except TimeoutError:
             LOGGER.debug("%s: logout not confirmed in time", self.name)

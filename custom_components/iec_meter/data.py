@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 
+from .core.bus import Bus
+from .core.driver import Driver
+
 if TYPE_CHECKING:
-    from .connection import MeterConnection
     from .coordinator import IecMeterCoordinator
 
 
 @dataclass
 class IecMeterRuntime:
-    """The connection owner and one coordinator per meter subentry."""
+    """The connection's protocol and bus, and one coordinator per meter subentry."""
 
-    connection: MeterConnection
+    driver: Driver[Any]
+    bus: Bus
     coordinators: dict[str, IecMeterCoordinator]
 
 

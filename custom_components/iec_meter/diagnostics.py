@@ -3,43 +3,55 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PASSWORD
+from .core.driver import FieldKind
+from .core.model import Snapshot
 from .data import IecMeterConfigEntry
 
-TO_REDACT = {CONF_PASSWORD}
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _snapshot(data: Snapshot | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    reading = data.reading
+    return {
+        **{key: _plain(value) for key, value in reading.values.items()},
+        "timestamp": _plain(reading.timestamp),
+        "meter_clock": _plain(data.clock),
+        "clock_drift_s": data.clock_drift,
+        **({"data": {k: asdict(v) for k, v in reading.data.items()}} if reading.data else {}),
+    }
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: IecMeterConfigEntry
 ) -> dict[str, Any]:
     """Everything a maintainer needs to understand a meter's behaviour."""
+    runtime = entry.runtime_data
+    secrets = {field.key for field in runtime.driver.meter_fields if field.kind is FieldKind.SECRET}
+    transport = runtime.bus.transport
     meters: dict[str, Any] = {}
-    for subentry_id, coordinator in entry.runtime_data.coordinators.items():
-        data = coordinator.data
+    for subentry_id, coordinator in runtime.coordinators.items():
         statistics = coordinator.statistics
         meters[subentry_id] = {
             "title": coordinator.subentry.title,
             "available": coordinator.last_update_success,
-            "last_reading": None
-            if data is None
-            else {
-                **data.reading.values(),
-                "timestamp": _iso(data.reading.timestamp),
-                "meter_clock": _iso(data.clock),
-                "clock_drift_s": data.clock_drift,
-            },
+            "last_reading": _snapshot(coordinator.data),
             "statistics": {
                 "polls": statistics.polls,
                 "failures": statistics.failures,
                 "last_error": statistics.last_error,
                 "average_poll_s": statistics.average_seconds,
-                "last_success": _iso(statistics.last_success),
-                "retransmissions": coordinator.client.session.link.retransmissions,
+                "last_success": _plain(statistics.last_success),
+                **coordinator.client.diagnostics(),
             },
             "frames": [asdict(frame) for frame in coordinator.client.frame_log.frames()],
         }
@@ -53,14 +65,15 @@ async def async_get_config_entry_diagnostics(
                     "subentry_id": subentry.subentry_id,
                     "title": subentry.title,
                     "unique_id": subentry.unique_id,
-                    "data": async_redact_data(dict(subentry.data), TO_REDACT),
+                    "data": async_redact_data(dict(subentry.data), secrets),
                 }
                 for subentry in entry.subentries.values()
             ],
         },
+        "line": {
+            "bytes_sent": transport.bytes_sent,
+            "bytes_received": transport.bytes_received,
+            "bytes_dropped": transport.bytes_dropped,
+        },
         "meters": meters,
     }
-
-
-def _iso(value: Any) -> str | None:
-    return None if value is None else value.isoformat()

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlparse
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import (
-    CONF_DEVICE,
-    CONF_MANUFACTURER_CODE,
-    CONF_SERIAL_NUMBER,
-    CONF_STANDARD_DATE,
-    DOMAIN,
-    MANUFACTURERS,
-)
+from .const import CONF_DEVICE, DOMAIN, MANUFACTURERS
 from .coordinator import IecMeterCoordinator
+from .core.model import Identity
 
-MODEL = "IEC 870-5-102 (REE) meter"
 
-
-def manufacturer_name(code: int) -> str:
-    """The manufacturer's name where the code is known, else the code."""
-    return MANUFACTURERS.get(code, f"Manufacturer code {code}")
+def manufacturer_name(code: str) -> str:
+    """The manufacturer's name where the code is known, else the code as the meter gave it."""
+    if code in MANUFACTURERS:
+        return MANUFACTURERS[code]
+    return f"Manufacturer code {code}" if code.isdigit() else code
 
 
 def configuration_url(device: str) -> str | None:
@@ -34,18 +27,18 @@ def configuration_url(device: str) -> str | None:
     return None
 
 
-def device_info(meter_id: str, title: str, data: dict[str, Any], device: str) -> DeviceInfo:
+def device_info(meter_id: str, title: str, identity: Identity, device: str) -> DeviceInfo:
     """Device registry entry of one meter."""
-    code = int(data[CONF_MANUFACTURER_CODE])
     info = DeviceInfo(
         identifiers={(DOMAIN, meter_id)},
         name=title,
-        manufacturer=manufacturer_name(code),
-        model=MODEL,
-        model_id=str(code),
-        serial_number=str(data[CONF_SERIAL_NUMBER]),
-        sw_version=f"IEC 870-5-102 {data[CONF_STANDARD_DATE]}",
+        manufacturer=manufacturer_name(identity.manufacturer),
+        model=identity.model,
+        model_id=identity.manufacturer,
+        serial_number=identity.serial,
     )
+    if identity.firmware:
+        info["sw_version"] = identity.firmware
     url = configuration_url(device)
     if url is not None:
         info["configuration_url"] = url
@@ -62,10 +55,11 @@ class IecMeterEntity(CoordinatorEntity[IecMeterCoordinator]):
         super().__init__(coordinator)
         subentry = coordinator.subentry
         meter_id = str(subentry.unique_id)
+        driver = coordinator.config_entry.runtime_data.driver
         self._attr_unique_id = f"{meter_id}_{key}"
         self._attr_device_info = device_info(
             meter_id,
             subentry.title,
-            dict(subentry.data),
+            driver.stored_identity(subentry.data),
             coordinator.config_entry.data[CONF_DEVICE],
         )

@@ -14,9 +14,10 @@ from homeassistant.core import HomeAssistant
 import voluptuous as vol
 
 from .compat import form_schema
-from .config_flow import _meter_record, _probe_meter, meter_unique_id
-from .const import CONF_PASSWORD
-from .protocol.iec102.constants import PASSWORD_MAX
+from .connection import driver_of
+from .core.driver import FieldKind
+from .schemas import box
+from .validation import meter_record, meter_unique_id, probe
 
 if TYPE_CHECKING:
     from .compat import FixFlowResult
@@ -41,13 +42,18 @@ class PasswordRepairFlow(RepairsFlow):
         if entry is None or self._subentry_id not in entry.subentries:
             return self.async_abort(reason="meter_removed")
         subentry = entry.subentries[self._subentry_id]
+        driver = driver_of(entry.data)
+        secrets = [field for field in driver.meter_fields if field.kind is FieldKind.SECRET]
         errors: dict[str, str] = {}
         if user_input is not None:
-            meter = {**subentry.data, CONF_PASSWORD: int(user_input[CONF_PASSWORD])}
-            snapshot, error = await _probe_meter(self.hass, entry, entry.data, meter)
+            settings = {**subentry.data, **{f.key: int(user_input[f.key]) for f in secrets}}
+            snapshot, error = await probe(self.hass, entry, entry.data, settings)
             if snapshot is not None:
-                record = _meter_record(meter, snapshot)
-                if meter_unique_id(record) != subentry.unique_id:
+                record = {
+                    **subentry.data,
+                    **meter_record(driver, settings, snapshot, subentry.data),
+                }
+                if meter_unique_id(driver, record) != subentry.unique_id:
                     return self.async_abort(reason="wrong_meter")
                 # The entry's update listener reloads it, which clears the issue.
                 entries.async_update_subentry(entry, subentry, data=record)
@@ -57,9 +63,8 @@ class PasswordRepairFlow(RepairsFlow):
             step_id="password",
             data_schema=form_schema(
                 {
-                    vol.Required(CONF_PASSWORD): vol.All(
-                        vol.Coerce(int), vol.Range(min=0, max=PASSWORD_MAX)
-                    )
+                    vol.Required(field.key): box(field.minimum or 0, field.maximum or 2**32 - 1)
+                    for field in secrets
                 }
             ),
             errors=errors,

@@ -1,9 +1,10 @@
-"""Sensors for the 24 signals of a meter, plus its clock and clock drift.
+"""Sensors for the signals a meter delivers, its chosen labelled values, and its clock.
 
-Energy registers are TOTAL_INCREASING in kWh and feed the Energy dashboard; a zero or a
-step backwards is a glitch (a bad read, a meter reset to factory values) and is dropped
-and logged rather than recorded as a meter reset. A value the meter flags invalid is
-unknown, not unavailable; phases a single-phase meter lacks get no entity.
+Descriptions come from the core's one signal table, keyed by signal id, and a meter gets
+entities only for the signals it delivered when it was set up. Energy registers are
+TOTAL_INCREASING and feed the Energy dashboard; a zero or a step backwards is a glitch
+(a bad read, a meter reset to factory values) and is dropped and logged rather than
+recorded as a meter reset. A value the meter flags invalid is unknown, not unavailable.
 """
 
 from __future__ import annotations
@@ -19,130 +20,81 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfPower,
-    UnitOfReactiveEnergy,
-    UnitOfReactivePower,
-    UnitOfTime,
-)
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import CONF_PHASES, LOGGER
-from .coordinator import IecMeterCoordinator, MeterData
+from .const import CONF_DATA, CONF_SIGNALS, LOGGER
+from .coordinator import IecMeterCoordinator
+from .core.model import SIGNALS, Signal, Snapshot
 from .data import IecMeterConfigEntry
 from .entity import IecMeterEntity
 
 # Coordinator-fed, read-only: no limit on parallel updates.
 PARALLEL_UPDATES = 0
 
-type SensorValue = float | datetime | None
+type SensorValue = float | str | datetime | None
+
+#: Units of labelled values that Home Assistant knows how to classify.
+_UNIT_CLASSES: dict[str, SensorDeviceClass] = {
+    "kWh": SensorDeviceClass.ENERGY,
+    "kvarh": SensorDeviceClass.REACTIVE_ENERGY,
+    "kW": SensorDeviceClass.POWER,
+    "kvar": SensorDeviceClass.REACTIVE_POWER,
+    "V": SensorDeviceClass.VOLTAGE,
+    "A": SensorDeviceClass.CURRENT,
+    "Hz": SensorDeviceClass.FREQUENCY,
+}
+_MEASURED = {
+    SensorDeviceClass.POWER,
+    SensorDeviceClass.REACTIVE_POWER,
+    SensorDeviceClass.VOLTAGE,
+    SensorDeviceClass.CURRENT,
+    SensorDeviceClass.FREQUENCY,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
 class IecMeterSensorDescription(SensorEntityDescription):
-    """A meter sensor: how to get its value, and which phase it belongs to."""
+    """A meter sensor and how to get its value from a poll."""
 
-    value_fn: Callable[[MeterData], SensorValue]
-    #: 2 or 3 for values a single-phase meter does not have.
-    phase: int | None = None
+    value_fn: Callable[[Snapshot], SensorValue]
 
 
-def _signal(key: str) -> Callable[[MeterData], SensorValue]:
-    def value(data: MeterData) -> SensorValue:
-        result: float | None = getattr(data.reading, key)
-        return result
-
-    return value
-
-
-def _phase_of(key: str) -> int | None:
-    for phase in (2, 3):
-        if key.endswith(f"_l{phase}"):
-            return phase
-    return None
-
-
-def _energy(key: str, enabled: bool = True) -> IecMeterSensorDescription:
-    reactive = key.startswith("reactive")
+def signal_description(signal: Signal) -> IecMeterSensorDescription:
+    """The description of one signal of the core's table."""
+    key = signal.key
     return IecMeterSensorDescription(
         key=key,
         translation_key=key,
-        device_class=SensorDeviceClass.REACTIVE_ENERGY if reactive else SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=(
-            UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR
-            if reactive
-            else UnitOfEnergy.KILO_WATT_HOUR
-        ),
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        suggested_display_precision=0,
-        entity_registry_enabled_default=enabled,
-        value_fn=_signal(key),
+        device_class=SensorDeviceClass(signal.device_class),
+        native_unit_of_measurement=None if signal.unit is None else str(signal.unit),
+        state_class=None if signal.state_class is None else SensorStateClass(signal.state_class),
+        suggested_display_precision=signal.precision,
+        entity_registry_enabled_default=signal.enabled,
+        value_fn=lambda data: data.reading.get(key),
     )
 
 
-def _measurement(
-    key: str,
-    device_class: SensorDeviceClass,
-    unit: str | None,
-    precision: int,
-    enabled: bool,
-) -> IecMeterSensorDescription:
+def data_description(address: str, unit: str | None) -> IecMeterSensorDescription:
+    """A labelled value the user chose, named by its address as the meter prints it."""
+    device_class = _UNIT_CLASSES.get(unit or "")
+
+    def value(data: Snapshot) -> SensorValue:
+        item = data.reading.data.get(address)
+        return None if item is None else item.value
+
     return IecMeterSensorDescription(
-        key=key,
-        translation_key=key,
+        key=f"data_{address}",
+        name=address,
         device_class=device_class,
-        native_unit_of_measurement=unit,
-        state_class=SensorStateClass.MEASUREMENT,
-        suggested_display_precision=precision,
-        entity_registry_enabled_default=enabled,
-        value_fn=_signal(key),
-        phase=_phase_of(key),
+        native_unit_of_measurement=unit if device_class else None,
+        state_class=SensorStateClass.MEASUREMENT if device_class in _MEASURED else None,
+        value_fn=value,
     )
 
 
-_PHASES = ("_l1", "_l2", "_l3")
-
-SENSORS: tuple[IecMeterSensorDescription, ...] = (
-    _energy("active_energy_import"),
-    _energy("active_energy_export"),
-    *(_energy(f"reactive_energy_q{quadrant}", enabled=False) for quadrant in (1, 2, 3, 4)),
-    _measurement("active_power", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 0, True),
-    *(
-        _measurement(f"active_power{p}", SensorDeviceClass.POWER, UnitOfPower.KILO_WATT, 0, False)
-        for p in _PHASES
-    ),
-    *(
-        _measurement(
-            f"reactive_power{suffix}",
-            SensorDeviceClass.REACTIVE_POWER,
-            UnitOfReactivePower.KILO_VOLT_AMPERE_REACTIVE,
-            0,
-            False,
-        )
-        for suffix in ("", *_PHASES)
-    ),
-    _measurement("power_factor", SensorDeviceClass.POWER_FACTOR, None, 2, True),
-    *(
-        _measurement(f"power_factor{p}", SensorDeviceClass.POWER_FACTOR, None, 2, False)
-        for p in _PHASES
-    ),
-    *(
-        _measurement(
-            f"current{p}", SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, 1, True
-        )
-        for p in _PHASES
-    ),
-    *(
-        _measurement(
-            f"voltage{p}", SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, 1, True
-        )
-        for p in _PHASES
-    ),
+CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
     IecMeterSensorDescription(
         key="meter_clock",
         translation_key="meter_clock",
@@ -163,6 +115,19 @@ SENSORS: tuple[IecMeterSensorDescription, ...] = (
 )
 
 
+def _descriptions(coordinator: IecMeterCoordinator) -> list[IecMeterSensorDescription]:
+    record = coordinator.subentry.data
+    offered = set(record.get(CONF_SIGNALS, ()))
+    descriptions = [signal_description(s) for s in SIGNALS.values() if s.key in offered]
+    data = coordinator.data.reading.data if coordinator.data else {}
+    for address in record.get(CONF_DATA, ()):
+        item = data.get(address)
+        descriptions.append(data_description(address, None if item is None else item.unit))
+    if coordinator.client.has_clock:
+        descriptions.extend(CLOCK_SENSORS)
+    return descriptions
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: IecMeterConfigEntry,
@@ -170,15 +135,12 @@ async def async_setup_entry(
 ) -> None:
     """One set of sensors per meter, attached to the meter's subentry."""
     for subentry_id, coordinator in entry.runtime_data.coordinators.items():
-        phases = int(coordinator.subentry.data.get(CONF_PHASES, 3))
-        entities: list[SensorEntity] = []
-        for description in SENSORS:
-            if description.phase is not None and description.phase > phases:
-                continue
-            if description.state_class is SensorStateClass.TOTAL_INCREASING:
-                entities.append(IecMeterEnergySensor(coordinator, description))
-            else:
-                entities.append(IecMeterSensor(coordinator, description))
+        entities: list[SensorEntity] = [
+            IecMeterEnergySensor(coordinator, description)
+            if description.state_class is SensorStateClass.TOTAL_INCREASING
+            else IecMeterSensor(coordinator, description)
+            for description in _descriptions(coordinator)
+        ]
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 
@@ -197,7 +159,7 @@ class IecMeterSensor(IecMeterEntity, SensorEntity):
     @property
     def native_value(self) -> SensorValue:
         """The latest value; None (unknown) when the meter flagged it invalid."""
-        data: MeterData | None = self.coordinator.data
+        data: Snapshot | None = self.coordinator.data
         if data is None:
             return None
         return self.entity_description.value_fn(data)
@@ -222,10 +184,7 @@ class IecMeterEnergySensor(IecMeterSensor, RestoreSensor):
         super()._handle_coordinator_update()
 
     def _current(self) -> float | None:
-        data: MeterData | None = self.coordinator.data
-        if data is None:
-            return None
-        value = self.entity_description.value_fn(data)
+        value = super().native_value
         return value if isinstance(value, float) else None
 
     def _accept(self, value: float | None) -> None:

@@ -240,8 +240,8 @@ class FakeLine:
 
 def _short_identity() -> Any:
     """A meter that logs in but answers the identity request with a cut-short body."""
-    from custom_components.iec_meter.protocol.iec102.asdu import Asdu  # noqa: PLC0415
-    from custom_components.iec_meter.protocol.iec102.frames import (  # noqa: PLC0415
+    from custom_components.iec_meter.core.iec102.asdu import Asdu  # noqa: PLC0415
+    from custom_components.iec_meter.core.iec102.frames import (  # noqa: PLC0415
         FixedFrame,
         VariableFrame,
     )

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from custom_components.iec_meter.protocol.iec102 import MeterAddress
+from custom_components.iec_meter.core.iec102 import MeterAddress
 from simulator.cli import build_line, build_parser, serve
 from tests.conftest import client_for
 

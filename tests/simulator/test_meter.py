@@ -7,9 +7,9 @@ from datetime import datetime
 
 import pytest
 
-from custom_components.iec_meter.protocol.iec102.asdu import Asdu, instantaneous_request
-from custom_components.iec_meter.protocol.iec102.constants import Cause, TypeId
-from custom_components.iec_meter.protocol.iec102.frames import (
+from custom_components.iec_meter.core.iec102.asdu import Asdu, instantaneous_request
+from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.core.iec102.frames import (
     FixedFrame,
     VariableFrame,
     decode_frame,

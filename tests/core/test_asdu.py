@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.iec_meter.protocol.errors import ProtocolError
-from custom_components.iec_meter.protocol.iec102.asdu import (
+from custom_components.iec_meter.core.errors import ProtocolError
+from custom_components.iec_meter.core.iec102.asdu import (
     Asdu,
     InstantValues,
     PhaseBlock,
@@ -29,9 +29,9 @@ from custom_components.iec_meter.protocol.iec102.asdu import (
     password_of,
     requested_objects,
 )
-from custom_components.iec_meter.protocol.iec102.constants import Cause, TypeId
-from custom_components.iec_meter.protocol.iec102.frames import VariableFrame, decode_frame
-from custom_components.iec_meter.protocol.reading import (
+from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.core.iec102.frames import VariableFrame, decode_frame
+from custom_components.iec_meter.core.reading import (
     SIGNAL_KEYS,
     SIGNAL_UNITS,
     MeterIdentity,

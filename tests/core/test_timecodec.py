@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.iec_meter.protocol.iec102.timecodec import (
+from custom_components.iec_meter.core.iec102.timecodec import (
     decode_time_a,
     decode_time_b,
     encode_time_a,

@@ -22,8 +22,9 @@ from .constants import (
     VARIABLE_FRAME_OVERHEAD,
     VARIABLE_MAX_LENGTH,
     VARIABLE_MIN_LENGTH,
-    ControlBit,
+    PrimaryControlBit,
     PrimaryFunction,
+    SecondaryControlBit,
     SecondaryFunction,
 )
 
@@ -35,11 +36,11 @@ def checksum(data: bytes | bytearray | memoryview) -> int:
 
 def primary_control(function: PrimaryFunction, fcb: bool = False) -> int:
     """Control byte of a frame the client sends; FCV is set where the function needs it."""
-    control = ControlBit.PRM | function
+    control = PrimaryControlBit.PRM | function
     if function in FCV_FUNCTIONS:
-        control |= ControlBit.FCV
+        control |= PrimaryControlBit.FCV
         if fcb:
-            control |= ControlBit.FCB
+            control |= PrimaryControlBit.FCB
     return int(control)
 
 
@@ -47,9 +48,9 @@ def secondary_control(function: SecondaryFunction, acd: bool = False, dfc: bool 
     """Control byte of a frame the meter sends."""
     control = int(function)
     if acd:
-        control |= ControlBit.ACD
+        control |= SecondaryControlBit.ACD
     if dfc:
-        control |= ControlBit.DFC
+        control |= SecondaryControlBit.DFC
     return control
 
 
@@ -75,27 +76,27 @@ class _Addressed:
     @property
     def from_primary(self) -> bool:
         """True for a frame sent by the client."""
-        return bool(self.control & ControlBit.PRM)
+        return bool(self.control & PrimaryControlBit.PRM)
 
     @property
     def fcb(self) -> bool:
         """Frame count bit (primary frames)."""
-        return bool(self.control & ControlBit.FCB)
+        return bool(self.control & PrimaryControlBit.FCB)
 
     @property
     def fcv(self) -> bool:
         """Frame count bit valid (primary frames)."""
-        return bool(self.control & ControlBit.FCV)
+        return bool(self.control & PrimaryControlBit.FCV)
 
     @property
     def acd(self) -> bool:
         """Access demand: the meter has class 1 data (secondary frames)."""
-        return bool(self.control & ControlBit.ACD)
+        return bool(self.control & SecondaryControlBit.ACD)
 
     @property
     def dfc(self) -> bool:
         """Data flow control: the meter cannot take more data now (secondary frames)."""
-        return bool(self.control & ControlBit.DFC)
+        return bool(self.control & SecondaryControlBit.DFC)
 
     def _head(self) -> bytes:
         return bytes((self.control, self.address & 0xFF, self.address >> 8))

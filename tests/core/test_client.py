@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from custom_components.iec_meter.protocol.errors import (
+from custom_components.iec_meter.core.errors import (
     AuthenticationRejected,
     CannotConnect,
     MeterBusy,
@@ -15,12 +15,12 @@ from custom_components.iec_meter.protocol.errors import (
     NotSupported,
     ProtocolError,
 )
-from custom_components.iec_meter.protocol.iec102 import Iec102Client, MeterAddress, Timing
-from custom_components.iec_meter.protocol.iec102.asdu import Asdu
-from custom_components.iec_meter.protocol.iec102.constants import Cause, TypeId
-from custom_components.iec_meter.protocol.iec102.frames import FixedFrame, VariableFrame
-from custom_components.iec_meter.protocol.reading import SIGNAL_KEYS
-from custom_components.iec_meter.protocol.transport import LineSettings, Transport
+from custom_components.iec_meter.core.iec102 import Iec102Client, MeterAddress, Timing
+from custom_components.iec_meter.core.iec102.asdu import Asdu
+from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.core.iec102.frames import FixedFrame, VariableFrame
+from custom_components.iec_meter.core.reading import SIGNAL_KEYS
+from custom_components.iec_meter.core.transport import LineSettings, Transport
 from simulator.iec102_meter import MeterConfig
 from simulator.line import Faults
 from tests.conftest import FAST, MADRID, client_for, make_line, serving

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import serialx
 
-from custom_components.iec_meter.protocol.errors import CannotConnect, ConnectionLost
-from custom_components.iec_meter.protocol.iec102 import Timing
-from custom_components.iec_meter.protocol.transport import LineSettings, Transport
+from custom_components.iec_meter.core.errors import CannotConnect, ConnectionLost
+from custom_components.iec_meter.core.iec102 import Timing
+from custom_components.iec_meter.core.transport import LineSettings, Transport
 from tests.conftest import make_line, serving
 
 
@@ -144,7 +144,7 @@ async def test_close_aborts_when_the_port_will_not_close(monkeypatch: pytest.Mon
     ],
 )
 def test_meter_address_is_validated(link: int, point: int, password: int, message: str) -> None:
-    from custom_components.iec_meter.protocol.iec102 import MeterAddress  # noqa: PLC0415
+    from custom_components.iec_meter.core.iec102 import MeterAddress  # noqa: PLC0415
 
     with pytest.raises(ValueError, match=message):
         MeterAddress(link, point, password)

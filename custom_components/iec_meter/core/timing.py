@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
-from .constants import (
-    DEFAULT_CONTENT_TIMEOUT_MS,
-    DEFAULT_INTER_REQUEST_DELAY_MS,
-    DEFAULT_RECONNECT_DELAY_MS,
-    DEFAULT_REQUEST_TIMEOUT_MS,
-    DEFAULT_RETRIES,
-    MAX_INTER_REQUEST_DELAY_MS,
-    MAX_REQUEST_TIMEOUT_MS,
-    MAX_RETRIES,
-    MIN_INTER_REQUEST_DELAY_MS,
-    MIN_RECONNECT_DELAY_MS,
-    MIN_REQUEST_TIMEOUT_MS,
-    MIN_RETRIES,
-)
+# Defaults and limits of the industrial clients users know (IEC 102 channel settings).
+DEFAULT_REQUEST_TIMEOUT_MS: Final = 3000
+MIN_REQUEST_TIMEOUT_MS: Final = 100
+MAX_REQUEST_TIMEOUT_MS: Final = 600_000
+DEFAULT_RETRIES: Final = 3
+MIN_RETRIES: Final = 0
+MAX_RETRIES: Final = 100
+DEFAULT_INTER_REQUEST_DELAY_MS: Final = 0
+MIN_INTER_REQUEST_DELAY_MS: Final = 0
+MAX_INTER_REQUEST_DELAY_MS: Final = 600_000
+DEFAULT_RECONNECT_DELAY_MS: Final = 60_000
+MIN_RECONNECT_DELAY_MS: Final = 1000
+#: How long the meter may keep answering "no data yet" to class 2 polls.
+DEFAULT_CONTENT_TIMEOUT_MS: Final = 60_000
 
 _MS = 1000.0
 

@@ -3,19 +3,23 @@
 Half duplex, unbalanced: we send one frame and wait for the one answer from our link
 address. A timeout or a damaged answer sends the same frame again with the same FCB (so
 the meter repeats its answer instead of acting twice); a new transaction toggles FCB.
-Frames for other link addresses, echoes and stale answers are ignored.
+Frames for other link addresses, echoes and stale answers are ignored; an answer is
+taken only where the request's ``accept`` expects it (an E5 is an ACK only to a
+SEND/CONFIRM and "no data" only to a poll). When every try fails, the error says why:
+silence (:class:`NoResponse`), damage (:class:`DamagedAnswers`), a busy meter
+(:class:`MeterBusy`) or answers that never fit the request (:class:`ProtocolError`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from enum import Enum
 import logging
-import time
 
-from ..errors import MeterBusy, NoResponse
+from ..errors import DamagedAnswers, MeterBusy, NoResponse, ProtocolError
+from ..frame_log import FrameLog, LoggedFrame, hex_dump
+from ..timing import Timing
 from ..transport import Transport
 from .constants import (
     ASDU_HEADER_LENGTH,
@@ -28,19 +32,26 @@ from .constants import (
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame, primary_control
 from .parser import DamagedFrame, FrameParser
-from .timing import Timing
 
 _LOGGER = logging.getLogger(__name__)
+
+__all__ = [
+    "FrameLog",
+    "LinkLayer",
+    "LoggedFrame",
+    "Outcome",
+    "iec102_frame_log",
+    "mask_password",
+]
 
 #: Offset of the ASDU inside a variable frame (68 L L 68 C A A).
 _ASDU_OFFSET = 7
 _PASSWORD_OFFSET = _ASDU_OFFSET + ASDU_HEADER_LENGTH
-FRAME_LOG_SIZE = 50
 
 
 def mask_password(raw: bytes) -> str:
     """Hex dump of a frame with the login password (and its checksum) replaced by ``**``."""
-    text = raw.hex(" ").upper().split(" ")
+    text = hex_dump(raw).split(" ")
     if (
         len(raw) >= _PASSWORD_OFFSET + PASSWORD_LENGTH
         and raw[0] == START_VARIABLE
@@ -52,34 +63,21 @@ def mask_password(raw: bytes) -> str:
     return " ".join(text)
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedFrame:
-    """One frame as it crossed the line (password masked), for diagnostics."""
-
-    at: float
-    direction: str
-    hex: str
-
-
-class FrameLog:
-    """The last frames exchanged, oldest first."""
-
-    def __init__(self, size: int = FRAME_LOG_SIZE) -> None:
-        """Keep at most ``size`` frames."""
-        self._frames: deque[LoggedFrame] = deque(maxlen=size)
-
-    def add(self, direction: str, raw: bytes) -> str:
-        """Record a frame; return its masked dump."""
-        dump = mask_password(raw)
-        self._frames.append(LoggedFrame(time.time(), direction, dump))
-        return dump
-
-    def frames(self) -> list[LoggedFrame]:
-        """Copy of the recorded frames."""
-        return list(self._frames)
+def iec102_frame_log() -> FrameLog:
+    """A frame log that masks the login password."""
+    return FrameLog(mask=mask_password)
 
 
 Accept = Callable[[Frame], bool]
+
+
+class Outcome(Enum):
+    """Why one try of an exchange brought no accepted answer."""
+
+    SILENCE = "no answer"
+    DAMAGED = "damaged answer"
+    BUSY = "meter busy"
+    UNEXPECTED = "unexpected answer"
 
 
 class LinkLayer:
@@ -96,7 +94,7 @@ class LinkLayer:
         self.transport = transport
         self.address = address
         self.timing = timing
-        self.frame_log = frame_log if frame_log is not None else FrameLog()
+        self.frame_log = frame_log if frame_log is not None else iec102_frame_log()
         self._parser = FrameParser()
         self._next_fcb = True
         #: Requests sent again because of silence, damage or a busy meter.
@@ -127,7 +125,7 @@ class LinkLayer:
 
     async def _exchange(self, raw: bytes, accept: Accept) -> Frame:
         timing = self.timing
-        busy = False
+        outcomes: list[Outcome] = []
         for attempt in range(timing.retries + 1):
             if attempt:
                 self.retransmissions += 1
@@ -141,27 +139,46 @@ class LinkLayer:
             _LOGGER.debug("link %d TX %s", self.address, dump)
             self.transport.write(raw)
             answer = await self._wait_answer(accept)
-            if isinstance(answer, (FixedFrame, VariableFrame, SingleCharFrame)):
+            if not isinstance(answer, Outcome):
                 return answer
-            busy = answer == "busy"
-            if busy:
+            outcomes.append(answer)
+            if answer is Outcome.BUSY:
                 # Give a busy meter a moment before asking again.
                 await asyncio.sleep(min(timing.request_timeout, 1.0))
             _LOGGER.debug(
-                "link %d: %s, try %d of %d", self.address, answer, attempt + 1, timing.retries + 1
+                "link %d: %s, try %d of %d",
+                self.address,
+                answer.value,
+                attempt + 1,
+                timing.retries + 1,
             )
-        if busy:
-            raise MeterBusy(f"link address {self.address}: meter busy (not accepted)")
-        raise NoResponse(
-            f"link address {self.address}: no answer after {timing.retries + 1} tries "
-            f"of {timing.request_timeout:g} s"
+        raise self._failure(outcomes)
+
+    def _failure(self, outcomes: list[Outcome]) -> Exception:
+        """The error that says best why every try failed."""
+        tries = len(outcomes)
+        where = f"link address {self.address}"
+        if outcomes[-1] is Outcome.BUSY:
+            return MeterBusy(f"{where}: meter busy (not accepted)")
+        damaged = outcomes.count(Outcome.DAMAGED)
+        if damaged:
+            return DamagedAnswers(
+                f"{where}: answers arrived damaged (checksum / framing) "
+                f"in {damaged} of {tries} tries"
+            )
+        if Outcome.SILENCE not in outcomes:
+            return ProtocolError(
+                f"{where}: the meter answered {tries} times, never as the request expects"
+            )
+        return NoResponse(
+            f"{where}: no answer after {tries} tries of {self.timing.request_timeout:g} s"
         )
 
-    async def _wait_answer(self, accept: Accept) -> Frame | str:
-        """The accepted answer, or why there was none ("silence", "damaged", "busy")."""
+    async def _wait_answer(self, accept: Accept) -> Frame | Outcome:
+        """The accepted answer, or why there was none."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.request_timeout
-        outcome = "silence"
+        outcome = Outcome.SILENCE
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
@@ -174,7 +191,7 @@ class LinkLayer:
                 if isinstance(item, DamagedFrame):
                     self.frame_log.add("rx-damaged", item.raw)
                     _LOGGER.debug("link %d: damaged frame %s", self.address, item.raw.hex(" "))
-                    outcome = "damaged answer"
+                    outcome = Outcome.DAMAGED
                     deadline = min(deadline, loop.time() + CORRUPT_FRAME_QUIET_S)
                     continue
                 dump = self.frame_log.add("rx", item.encode())
@@ -182,13 +199,21 @@ class LinkLayer:
                     if accept(item):
                         _LOGGER.debug("link %d RX %s", self.address, dump)
                         return item
+                    _LOGGER.debug("link %d: unexpected single character ignored", self.address)
+                    outcome = _worse(outcome, Outcome.UNEXPECTED)
                     continue
                 if item.from_primary or item.address != self.address:
                     _LOGGER.debug("link %d: ignored frame %s", self.address, dump)
                     continue
                 _LOGGER.debug("link %d RX %s", self.address, dump)
                 if item.function == SecondaryFunction.NACK_BUSY:
-                    return "busy"
+                    return Outcome.BUSY
                 if accept(item):
                     return item
                 _LOGGER.debug("link %d: unexpected answer ignored", self.address)
+                outcome = _worse(outcome, Outcome.UNEXPECTED)
+
+
+def _worse(current: Outcome, new: Outcome) -> Outcome:
+    """Keep "damaged" over "unexpected": damage is what the user must fix first."""
+    return current if current is Outcome.DAMAGED else new

@@ -3,6 +3,12 @@
 The sequence is the one working clients use: request link status, reset the remote
 link, log in with C_AC_NA_2, then for each request send it as user data and poll class 2
 until the answer comes; finish with C_FS_NA_2.
+
+A meter that is still preparing its answer says "no data" to each poll. The first
+repeat goes out at once (the answer usually follows it); further polls are paced with a
+pause that doubles up to a bound, so a meter that has nothing is not polled as fast as
+the line allows. When the content timeout runs out, :class:`NoData` says exactly that:
+the meter answers, it just had nothing.
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ import asyncio
 from dataclasses import dataclass
 import logging
 
-from ..errors import AuthenticationRejected, MeterError, NoResponse, NotSupported, ProtocolError
+from ..errors import AuthenticationRejected, MeterError, NoData, NotSupported, ProtocolError
+from ..timing import Timing
 from ..transport import Transport
 from .asdu import Asdu, login_request, logout_request
 from .constants import (
     LINK_ADDRESS_MAX,
+    NO_DATA_FAST_POLLS,
+    NO_DATA_FIRST_PAUSE_S,
+    NO_DATA_MAX_PAUSE_S,
     PASSWORD_MAX,
     POINT_ADDRESS_MAX,
+    RANGE_END_CAUSES,
     Cause,
     PrimaryFunction,
     SecondaryFunction,
@@ -25,7 +36,6 @@ from .constants import (
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame
 from .link import Accept, FrameLog, LinkLayer
-from .timing import Timing
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -144,6 +154,49 @@ class Iec102Session:
         limit = self.timing.content_timeout if content_timeout is None else content_timeout
         return await self._poll_answer(request, answer_type, limit)
 
+    async def request_range(
+        self, request: Asdu, answer_type: TypeId, content_timeout: float | None = None
+    ) -> list[Asdu]:
+        """Send a range read (122/123/...) and collect its data ASDUs, in order.
+
+        The meter confirms the request (echo with COT 7), sends any number of
+        ``answer_type`` ASDUs with COT 5 and ends with the echo with COT 10. "Nothing
+        (more) for this range" (COT 13, 17, 18) ends the read cleanly with what came so
+        far; COT 14, 15, 16 raise :class:`NotSupported`. ``content_timeout`` bounds the
+        "no data yet" answers between two pieces of content.
+        """
+        await self._send_user_data(request.encode())
+        limit = self.timing.content_timeout if content_timeout is None else content_timeout
+        collected: list[Asdu] = []
+        request_type = TypeId(request.type_id)
+        while True:
+            # The limit counts from the last piece of content, as a long range takes long.
+            deadline = asyncio.get_running_loop().time() + limit
+            answer = await self._poll_content(request_type, deadline, limit)
+            if answer.type_id in (request_type, answer_type):
+                if answer.cause in RANGE_END_CAUSES:
+                    _LOGGER.debug(
+                        "link %d: range ends: %s", self.meter.link_address, answer.describe()
+                    )
+                    return collected
+                error = negative_answer_error(answer)
+                if error is not None:
+                    raise error
+            if answer.type_id == request_type and answer.cause == Cause.ACTIVATION_TERMINATION:
+                return collected
+            if answer.type_id == answer_type and answer.cause == Cause.REQUEST:
+                self._check_point(answer)
+                collected.append(answer)
+                continue
+            if not (
+                answer.type_id == request_type and answer.cause == Cause.ACTIVATION_CONFIRMATION
+            ):
+                _LOGGER.debug(
+                    "link %d: ignored %s during a range read",
+                    self.meter.link_address,
+                    answer.describe(),
+                )
+
     async def _send_fixed(self, function: PrimaryFunction, accept: Accept) -> Frame:
         frame = await self.link.send_fixed(function, accept)
         self.round_trips += 1
@@ -153,29 +206,37 @@ class Iec102Session:
         await self.link.send_user_data(asdu, _is_confirmation)
         self.round_trips += 1
 
+    async def _poll_content(self, request_type: TypeId, deadline: float, limit: float) -> Asdu:
+        """Poll class 2 until the meter sends an ASDU; pace repeated "no data" answers."""
+        loop = asyncio.get_running_loop()
+        empty = 0
+        while True:
+            frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, _is_class2_answer)
+            if isinstance(frame, VariableFrame):
+                return Asdu.decode(frame.asdu)
+            empty += 1
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise NoData(
+                    f"link address {self.meter.link_address}: the meter answers but had no "
+                    f"data for {request_type.name} within {limit:g} s"
+                )
+            pause = no_data_pause(empty)
+            if pause:
+                await asyncio.sleep(min(pause, remaining))
+
     async def _poll_answer(self, request: Asdu, answer_type: TypeId, limit: float) -> Asdu:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
+        request_type = TypeId(request.type_id)
         while True:
-            frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, _is_class2_answer)
-            if not isinstance(frame, VariableFrame):
-                if loop.time() > deadline:
-                    raise NoResponse(
-                        f"link address {self.meter.link_address}: no data for "
-                        f"{TypeId(request.type_id).name} within {limit:g} s"
-                    )
-                continue
-            answer = Asdu.decode(frame.asdu)
+            answer = await self._poll_content(request_type, deadline, limit)
             if answer.type_id in (answer_type, request.type_id):
                 error = negative_answer_error(answer)
                 if error is not None:
                     raise error
             if answer.type_id == answer_type and answer.cause in _ANSWER_CAUSES:
-                if answer.point_address != self.meter.point_address:
-                    raise ProtocolError(
-                        f"answer for point address {answer.point_address}, "
-                        f"expected {self.meter.point_address}"
-                    )
+                self._check_point(answer)
                 return answer
             _LOGGER.debug(
                 "link %d: ignored %s while waiting for %s",
@@ -185,3 +246,18 @@ class Iec102Session:
             )
             if loop.time() > deadline:
                 raise ProtocolError(f"no {answer_type.name} among the meter's answers")
+
+    def _check_point(self, answer: Asdu) -> None:
+        if answer.point_address != self.meter.point_address:
+            raise ProtocolError(
+                f"answer for point address {answer.point_address}, "
+                f"expected {self.meter.point_address}"
+            )
+
+
+def no_data_pause(empty: int) -> float:
+    """Pause after the ``empty``-th "no data" answer in a row: 0, 0.02, 0.04, ... 1 s."""
+    if empty <= NO_DATA_FAST_POLLS:
+        return 0.0
+    doublings = min(empty - NO_DATA_FAST_POLLS - 1, 16)
+    return float(min(NO_DATA_FIRST_PAUSE_S * 2**doublings, NO_DATA_MAX_PAUSE_S))

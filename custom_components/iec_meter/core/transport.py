@@ -2,8 +2,12 @@
 
 The transport knows nothing of frames: it opens and closes the line (always closing it,
 since Home Assistant opens serial ports exclusively and a leaked port breaks the next
-setup), sends bytes, and hands over whatever bytes have arrived, waiting at most as long
-as the caller allows.
+setup), sends bytes, changes the speed of an open line (IEC 62056-21 modes B and C), and
+hands over whatever bytes have arrived, waiting at most as long as the caller allows.
+
+What arrives while nobody reads (a babbling converter, a wrong baud rate, another
+master on the bus) is kept only up to :data:`RECEIVE_BUFFER_LIMIT` bytes: the oldest
+bytes are dropped and counted, so a noisy line can never grow memory.
 """
 
 from __future__ import annotations
@@ -27,18 +31,36 @@ else:
     # serialx before 1.15 lets termios.error (not an OSError) through when the port
     # refuses a setting, e.g. a pseudo-terminal asked for parity.
     _PORT_SETUP_ERRORS = (termios.error,)
+#: What opening or reconfiguring a port raises when the port cannot do it.
+_LINE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    serialx.SerialException,
+    *_PORT_SETUP_ERRORS,
+)
 
 DEFAULT_BAUDRATE: Final = 9600
 DEFAULT_BYTESIZE: Final = 8
 DEFAULT_PARITY: Final = "N"
 DEFAULT_STOPBITS: Final = 1.0
 DEFAULT_CONNECT_TIMEOUT_S: Final = 10.0
+#: Received bytes kept while nobody reads. A whole IEC 62056-21 readout fits many times.
+RECEIVE_BUFFER_LIMIT: Final = 64 * 1024
+#: Longest wait for written bytes to leave the port's buffers.
+DRAIN_TIMEOUT_S: Final = 5.0
 BAUDRATES: Final = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 BYTESIZES: Final = (7, 8)
 PARITIES: Final = ("N", "E", "O")
 STOPBITS: Final = (1.0, 2.0)
 #: Schemes that reach a converter over the network; anything else is a local port.
 NETWORK_SCHEMES: Final = ("socket://", "rfc2217://")
+#: A raw TCP converter runs its serial side at a fixed speed: the client cannot change it.
+FIXED_SPEED_SCHEMES: Final = ("socket://",)
+
+
+def is_network_url(url: str) -> bool:
+    """True for a TCP serial converter (raw or RFC 2217)."""
+    return url.startswith(NETWORK_SCHEMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +94,9 @@ class LineSettings:
             raise ValueError("settle delay cannot be negative")
 
     @property
-    def is_network(self) -> bool:
-        """True for a TCP serial converter."""
-        return self.url.startswith(NETWORK_SCHEMES)
+    def can_change_speed(self) -> bool:
+        """False for a raw TCP converter, whose serial side keeps its own speed."""
+        return not self.url.startswith(FIXED_SPEED_SCHEMES)
 
     @property
     def bits_per_byte(self) -> int:
@@ -83,16 +105,22 @@ class LineSettings:
 
 
 class _LineProtocol(asyncio.Protocol):
-    """Collects received bytes and wakes the reader."""
+    """Collects received bytes (the newest ``limit`` of them) and wakes the reader."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         self.buffer = bytearray()
+        self.limit = limit
+        self.dropped = 0
         self.arrived = asyncio.Event()
         self.lost: BaseException | None = None
         self.closed = False
 
     def data_received(self, data: bytes) -> None:
         self.buffer.extend(data)
+        excess = len(self.buffer) - self.limit
+        if excess > 0:
+            del self.buffer[:excess]
+            self.dropped += excess
         self.arrived.set()
 
     def eof_received(self) -> bool | None:
@@ -109,14 +137,25 @@ class _LineProtocol(asyncio.Protocol):
 class Transport:
     """An open-able, close-able byte pipe to one line (a port or a converter)."""
 
-    def __init__(self, settings: LineSettings) -> None:
+    def __init__(self, settings: LineSettings, buffer_limit: int = RECEIVE_BUFFER_LIMIT) -> None:
         """Remember the settings; nothing is opened yet."""
         self.settings = settings
+        self.buffer_limit = buffer_limit
         self._transport: serialx.BaseSerialTransport | None = None
         self._protocol: _LineProtocol | None = None
         #: Bytes sent and received since creation (benchmarks compare with wire time).
         self.bytes_sent = 0
         self.bytes_received = 0
+        #: Received bytes dropped because nobody read them in time (diagnostics).
+        self._dropped_before = 0
+        #: The speed the open line runs at (it may differ from the settings' start speed).
+        self.baudrate = settings.baudrate
+
+    @property
+    def bytes_dropped(self) -> int:
+        """Received bytes dropped because the buffer was full, since creation."""
+        current = self._protocol.dropped if self._protocol is not None else 0
+        return self._dropped_before + current
 
     @property
     def is_open(self) -> bool:
@@ -129,7 +168,7 @@ class Transport:
             return
         await self.close()
         settings = self.settings
-        protocol = _LineProtocol()
+        protocol = _LineProtocol(self.buffer_limit)
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(settings.connect_timeout):
@@ -146,19 +185,21 @@ class Transport:
             raise CannotConnect(
                 f"{settings.url}: no connection within {settings.connect_timeout:g} s"
             ) from err
-        except (OSError, ValueError, serialx.SerialException) as err:
-            raise CannotConnect(f"{settings.url}: {err}") from err
-        except _PORT_SETUP_ERRORS as err:
+        except _LINE_ERRORS as err:
             raise CannotConnect(f"{settings.url}: {err}") from err
         self._transport = transport
         self._protocol = protocol
+        self.baudrate = settings.baudrate
         _LOGGER.debug("opened %s", settings.url)
         if settings.settle_delay:
             await asyncio.sleep(settings.settle_delay)
 
     async def close(self) -> None:
         """Close the line and wait until it is released; safe to call at any time."""
-        transport, self._transport, self._protocol = self._transport, None, None
+        transport, self._transport = self._transport, None
+        if self._protocol is not None:
+            self._dropped_before += self._protocol.dropped
+            self._protocol = None
         if transport is None:
             return
         transport.close()
@@ -176,6 +217,43 @@ class Transport:
         assert self._transport is not None
         self._transport.write(data)
         self.bytes_sent += len(data)
+
+    async def drain(self) -> None:
+        """Wait until what was written has left the port (bounded; best effort)."""
+        transport = self._transport
+        if transport is None:
+            return
+        try:
+            async with asyncio.timeout(DRAIN_TIMEOUT_S):
+                await transport.flush()
+        except (TimeoutError, NotImplementedError, OSError, serialx.SerialException) as err:
+            _LOGGER.debug("%s: drain: %r", self.settings.url, err)
+
+    async def set_baudrate(self, baudrate: int) -> None:
+        """Change the speed of the open line (no-op for a raw TCP converter).
+
+        serialx 1.15 and later reconfigure an open port with ``reconfigure_port``; older
+        releases change it through the port object's ``baudrate`` property.
+        """
+        if baudrate not in BAUDRATES:
+            raise ValueError(f"baud rate {baudrate} not one of {BAUDRATES}")
+        if not self.settings.can_change_speed or baudrate == self.baudrate:
+            return
+        self._require_open()
+        transport = self._transport
+        assert transport is not None
+        try:
+            reconfigure = getattr(transport, "reconfigure_port", None)
+            if reconfigure is not None:
+                await reconfigure(baudrate=baudrate)
+            else:
+                transport.serial.baudrate = baudrate
+        except _LINE_ERRORS as err:
+            raise ConnectionLost(
+                f"{self.settings.url}: cannot switch to {baudrate} baud: {err}"
+            ) from err
+        self.baudrate = baudrate
+        _LOGGER.debug("%s: now at %d baud", self.settings.url, baudrate)
 
     def discard_input(self) -> bytes:
         """Drop (and return) bytes received but not yet read."""

@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.iec_meter.protocol.errors import FrameError
-from custom_components.iec_meter.protocol.iec102.constants import (
+from custom_components.iec_meter.core.errors import FrameError
+from custom_components.iec_meter.core.iec102.constants import (
     PrimaryFunction,
     SecondaryFunction,
 )
-from custom_components.iec_meter.protocol.iec102.frames import (
+from custom_components.iec_meter.core.iec102.frames import (
     FixedFrame,
     SingleCharFrame,
     VariableFrame,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from custom_components.iec_meter.protocol.iec102.frames import (
+from custom_components.iec_meter.core.iec102.frames import (
     FixedFrame,
     SingleCharFrame,
     VariableFrame,
 )
-from custom_components.iec_meter.protocol.iec102.parser import DamagedFrame, FrameParser
+from custom_components.iec_meter.core.iec102.parser import DamagedFrame, FrameParser
 
 ACK = FixedFrame(0x00, 1)
 DATA = VariableFrame(0x08, 1, bytes.fromhex("B7 01 07 01 00 00 01 00 00 00"))

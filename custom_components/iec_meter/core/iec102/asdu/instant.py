@@ -1,9 +1,4 @@
-"""ASDUs of the REE profile: the header, the requests we send and the answers we read.
-
-Each layout has an encoder and a decoder so the simulator speaks exactly what the
-client reads, and tests can round-trip every layout. Decoders raise
-:class:`ProtocolError` (never IndexError or struct.error) on short or odd bodies.
-"""
+"""Instantaneous values (R_IN_VA_2): energy totals, powers, voltages and currents."""
 
 from __future__ import annotations
 
@@ -12,25 +7,18 @@ from datetime import datetime, tzinfo
 import logging
 import struct
 
-from ..errors import ProtocolError
-from ..reading import MeterIdentity, MeterReading
-from .constants import (
-    ASDU_HEADER_LENGTH,
-    COT_CAUSE_MASK,
-    COT_NEGATIVE,
-    COT_TEST,
+from ...errors import ProtocolError
+from ...reading import MeterReading
+from ..constants import (
     CURRENT_LENGTH,
     CURRENT_SCALE,
     ENERGY_INVALID_BIT,
     ENERGY_REGISTER_COUNT,
     ENERGY_SUSPECT_BITS,
     ENERGY_VALUE_MASK,
-    IDENTITY_LENGTH,
     INSTANT_OBJECT_LENGTH,
-    PASSWORD_MAX,
     PHASE_BLOCK_COUNT,
     PHASE_BLOCK_LENGTH,
-    POINT_ADDRESS_MAX,
     POWER_ACTIVE_MASK,
     POWER_BLOCK_COUNT,
     POWER_BLOCK_LENGTH,
@@ -42,177 +30,18 @@ from .constants import (
     POWER_REACTIVE_MASK,
     POWER_REACTIVE_NEGATIVE_BIT,
     POWER_REACTIVE_SHIFT,
-    RECORD_ADDRESS_NONE,
-    TIME_A_CENTURY,
     TIME_A_LENGTH,
-    TIME_B_LENGTH,
     VOLTAGE_INVALID_BIT,
     VOLTAGE_SCALE,
     VOLTAGE_VALUE_MASK,
-    VSQ_COUNT_MASK,
-    Cause,
     InstantObject,
-    TypeId,
 )
-from .timecodec import decode_time_a, decode_time_b, encode_time_a, encode_time_b
+from ..timecodec import decode_time_a, encode_time_a
+from .header import Asdu
 
 _LOGGER = logging.getLogger(__name__)
-_NIBBLE = 4
-_LOW_NIBBLE = 0x0F
 
 
-@dataclass(frozen=True, slots=True)
-class Asdu:
-    """Application service data unit: header fields plus the raw object bytes."""
-
-    type_id: int
-    cause: int
-    point_address: int
-    record_address: int = RECORD_ADDRESS_NONE
-    count: int = 0
-    body: bytes = b""
-    negative: bool = False
-    test: bool = False
-
-    def __post_init__(self) -> None:
-        """Refuse header values that do not fit their bytes."""
-        if not 0 <= self.point_address <= POINT_ADDRESS_MAX:
-            raise ValueError(f"point address out of range: {self.point_address}")
-        if not 0 <= self.count <= VSQ_COUNT_MASK:
-            raise ValueError(f"object count out of range: {self.count}")
-
-    def encode(self) -> bytes:
-        """Bytes of the ASDU inside a variable frame."""
-        cot = self.cause | (COT_NEGATIVE if self.negative else 0) | (COT_TEST if self.test else 0)
-        return (
-            bytes((self.type_id, self.count, cot))
-            + struct.pack("<HB", self.point_address, self.record_address)
-            + self.body
-        )
-
-    @classmethod
-    def decode(cls, data: bytes) -> Asdu:
-        """Split an ASDU into header and body."""
-        if len(data) < ASDU_HEADER_LENGTH:
-            raise ProtocolError(f"ASDU of {len(data)} bytes is shorter than its header")
-        point, record = struct.unpack_from("<HB", data, 3)
-        return cls(
-            type_id=data[0],
-            count=data[1] & VSQ_COUNT_MASK,
-            cause=data[2] & COT_CAUSE_MASK,
-            negative=bool(data[2] & COT_NEGATIVE),
-            test=bool(data[2] & COT_TEST),
-            point_address=point,
-            record_address=record,
-            body=bytes(data[ASDU_HEADER_LENGTH:]),
-        )
-
-    def describe(self) -> str:
-        """Short text for logs and errors."""
-        try:
-            name = TypeId(self.type_id).name
-        except ValueError:
-            name = str(self.type_id)
-        try:
-            cause = Cause(self.cause).name
-        except ValueError:
-            cause = str(self.cause)
-        sign = " negative" if self.negative else ""
-        return f"{name} cause {cause}{sign}"
-
-
-# --- Requests ------------------------------------------------------------------------
-def login_request(point_address: int, password: int) -> Asdu:
-    """C_AC_NA_2: open the session with the read password (4 bytes little-endian)."""
-    if not 0 <= password <= PASSWORD_MAX:
-        raise ValueError("password must fit in 32 bits")
-    return Asdu(
-        TypeId.C_AC_NA_2,
-        Cause.ACTIVATION,
-        point_address,
-        count=1,
-        body=struct.pack("<I", password),
-    )
-
-
-def logout_request(point_address: int) -> Asdu:
-    """C_FS_NA_2: finish the session."""
-    return Asdu(TypeId.C_FS_NA_2, Cause.ACTIVATION, point_address)
-
-
-def identity_request(point_address: int) -> Asdu:
-    """C_RD_NA_2: read manufacturer and equipment id."""
-    return Asdu(TypeId.C_RD_NA_2, Cause.REQUEST, point_address)
-
-
-def clock_request(point_address: int) -> Asdu:
-    """C_TI_NA_2: read the meter's clock."""
-    return Asdu(TypeId.C_TI_NA_2, Cause.REQUEST, point_address)
-
-
-ALL_INSTANT_OBJECTS: tuple[InstantObject, ...] = tuple(InstantObject)
-
-
-def instantaneous_request(
-    point_address: int, objects: tuple[InstantObject, ...] = ALL_INSTANT_OBJECTS
-) -> Asdu:
-    """P_IN_VA_2: read instantaneous values (energy totals, powers, voltages/currents)."""
-    return Asdu(
-        TypeId.P_IN_VA_2,
-        Cause.REQUEST,
-        point_address,
-        count=len(objects),
-        body=bytes(objects),
-    )
-
-
-def password_of(asdu: Asdu) -> int | None:
-    """The password in a login ASDU (to mask it in logs), if it carries one."""
-    if asdu.type_id == TypeId.C_AC_NA_2 and len(asdu.body) >= struct.calcsize("<I"):
-        value: int = struct.unpack_from("<I", asdu.body)[0]
-        return value
-    return None
-
-
-def requested_objects(asdu: Asdu) -> tuple[int, ...]:
-    """Object ids listed in a P_IN_VA_2 request."""
-    return tuple(asdu.body[: asdu.count])
-
-
-# --- Identity (P_MP_NA_2) --------------------------------------------------------------
-def encode_identity(identity: MeterIdentity) -> bytes:
-    """Body of P_MP_NA_2."""
-    date = (identity.standard_year - TIME_A_CENTURY) << _NIBBLE | identity.standard_month
-    return struct.pack("<BBI", date, identity.manufacturer_code, identity.serial_number)
-
-
-def decode_identity(asdu: Asdu) -> MeterIdentity:
-    """Manufacturer code, equipment serial and standard date."""
-    if len(asdu.body) < IDENTITY_LENGTH:
-        raise ProtocolError(f"identity body of {len(asdu.body)} bytes, expected {IDENTITY_LENGTH}")
-    date, manufacturer, serial = struct.unpack_from("<BBI", asdu.body)
-    return MeterIdentity(
-        manufacturer_code=manufacturer,
-        serial_number=serial,
-        standard_month=date & _LOW_NIBBLE,
-        standard_year=TIME_A_CENTURY + (date >> _NIBBLE),
-    )
-
-
-# --- Clock (M_TI_TA_2) -----------------------------------------------------------------
-def encode_clock(when: datetime, tz: tzinfo) -> bytes:
-    """Body of M_TI_TA_2."""
-    return encode_time_b(when, tz)
-
-
-def decode_clock(asdu: Asdu, tz: tzinfo) -> datetime | None:
-    """The meter's clock; None if the meter flags it invalid."""
-    if len(asdu.body) < TIME_B_LENGTH:
-        raise ProtocolError(f"clock body of {len(asdu.body)} bytes, expected {TIME_B_LENGTH}")
-    return decode_time_b(asdu.body[:TIME_B_LENGTH], tz)
-
-
-# --- Instantaneous values (R_IN_VA_2) -----------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PowerBlock:
     """One block of object 193 as the meter sends it: magnitudes plus direction bits."""

@@ -13,6 +13,8 @@ from typing import Final
 START_FIXED: Final = 0x10
 START_VARIABLE: Final = 0x68
 SINGLE_CHAR_ACK: Final = 0xE5
+#: Stray byte some converters send before a frame; skipping it does not lose sync.
+IDLE_FILL: Final = 0xFF
 END_BYTE: Final = 0x16
 FIXED_FRAME_LENGTH: Final = 6
 #: Bytes of a variable frame that are not counted by L: 68 L L 68 ... CS 16.
@@ -24,14 +26,23 @@ LINK_ADDRESS_MAX: Final = 0xFFFF
 CHECKSUM_MODULO: Final = 256
 
 
-class ControlBit(IntFlag):
-    """Bits of the control byte (C) besides the function code."""
+class PrimaryControlBit(IntFlag):
+    """Bits of the control byte (C) of a frame from the client, besides the function code.
+
+    Separate from :class:`SecondaryControlBit` because the two directions give bits
+    0x20 and 0x10 different meanings; one IntFlag with aliases prints the wrong name.
+    """
 
     PRM = 0x40  # 1 = frame from the primary (the client)
-    FCB = 0x20  # frame count bit (primary)
-    FCV = 0x10  # frame count bit valid (primary)
-    ACD = 0x20  # access demand: class 1 data waiting (secondary)
-    DFC = 0x10  # data flow control: buffer full (secondary)
+    FCB = 0x20  # frame count bit
+    FCV = 0x10  # frame count bit valid
+
+
+class SecondaryControlBit(IntFlag):
+    """Bits of the control byte (C) of a frame from the meter, besides the function code."""
+
+    ACD = 0x20  # access demand: class 1 data waiting
+    DFC = 0x10  # data flow control: buffer full
 
 
 FUNCTION_CODE_MASK: Final = 0x0F
@@ -71,11 +82,15 @@ FCV_FUNCTIONS: Final = frozenset(
 class TypeId(IntEnum):
     """ASDU type identifications used by the REE profile."""
 
+    M_IT_TG_2 = 8  # integrated totals, absolute readings (answer to 122)
+    M_IT_TK_2 = 11  # integrated totals, increments (answer to 123)
     M_EI_NA_2 = 70  # end of initialisation
     P_MP_NA_2 = 71  # manufacturer and equipment identity
     M_TI_TA_2 = 72  # meter time (TimeB)
     C_RD_NA_2 = 100  # read identity
     C_TI_NA_2 = 103  # read meter time
+    C_CI_NT_2 = 122  # read integrated totals (absolute) over a time range
+    C_CI_NU_2 = 123  # read integrated totals (increments, load profile) over a time range
     P_IN_VA_2 = 162  # read instantaneous values
     R_IN_VA_2 = 163  # instantaneous values
     C_AC_NA_2 = 183  # login with password
@@ -110,6 +125,40 @@ RECORD_ADDRESS_NONE: Final = 0
 POINT_ADDRESS_MAX: Final = 0xFFFF
 PASSWORD_MAX: Final = 0xFFFFFFFF
 PASSWORD_LENGTH: Final = 4
+
+
+#: Causes that end a range read cleanly: the meter has nothing (more) for the range.
+RANGE_END_CAUSES: Final = frozenset(
+    {Cause.RECORD_NOT_AVAILABLE, Cause.OBJECT_NOT_AVAILABLE, Cause.PERIOD_NOT_AVAILABLE}
+)
+
+
+class RecordAddress(IntEnum):
+    """Record addresses ("direcciones de registro") of the integrated-total reads."""
+
+    HOURLY = 11
+    QUARTER_HOURLY = 12
+    DAILY = 21
+
+
+class TotalObject(IntEnum):
+    """Information-object addresses of integrated totals (types 8, 11)."""
+
+    ACTIVE_IMPORT = 1
+    ACTIVE_EXPORT = 2
+    REACTIVE_Q1 = 3
+    REACTIVE_Q2 = 4
+    REACTIVE_Q3 = 5
+    REACTIVE_Q4 = 6
+    RESERVE_1 = 7
+    RESERVE_2 = 8
+
+
+#: One integrated-total object: address (1), value (uint32 LE), qualifier (1).
+TOTAL_OBJECT_LENGTH: Final = 6
+#: Body of C_CI_NT_2 / C_CI_NU_2: first object, last object, TimeA from, TimeA to.
+RANGE_REQUEST_LENGTH: Final = 12
+TOTAL_QUALIFIER_INVALID: Final = 0x80
 
 
 class InstantObject(IntEnum):
@@ -175,20 +224,14 @@ TIME_B_MILLIS_MASK: Final = 0x3FF
 TIME_B_SECONDS_SHIFT: Final = 10
 DEFAULT_TIME_ZONE: Final = "Europe/Madrid"
 
-# --- Timing defaults (those of the industrial IEC 102 clients users know) --------
-DEFAULT_REQUEST_TIMEOUT_MS: Final = 3000
-MIN_REQUEST_TIMEOUT_MS: Final = 100
-MAX_REQUEST_TIMEOUT_MS: Final = 600_000
-DEFAULT_RETRIES: Final = 3
-MIN_RETRIES: Final = 0
-MAX_RETRIES: Final = 100
-DEFAULT_INTER_REQUEST_DELAY_MS: Final = 0
-MIN_INTER_REQUEST_DELAY_MS: Final = 0
-MAX_INTER_REQUEST_DELAY_MS: Final = 600_000
-DEFAULT_RECONNECT_DELAY_MS: Final = 60_000
-MIN_RECONNECT_DELAY_MS: Final = 1000
-#: How long the meter may keep answering "no data yet" to class 2 polls.
-DEFAULT_CONTENT_TIMEOUT_MS: Final = 60_000
+# --- Class 2 polling ---------------------------------------------------------------------
+#: "No data" answers that are polled again at once (an answer often follows the first).
+NO_DATA_FAST_POLLS: Final = 1
+#: Pause before the first paced poll; it doubles on each further "no data".
+NO_DATA_FIRST_PAUSE_S: Final = 0.02
+#: Longest pause between "no data" polls.
+NO_DATA_MAX_PAUSE_S: Final = 1.0
+
 #: Quiet time after a damaged frame before the request is sent again, so that a
 #: late good frame is not left on the line to be mistaken for the next answer.
 CORRUPT_FRAME_QUIET_S: Final = 0.1

@@ -1,0 +1,129 @@
+"""The one owner of a line (port or converter) and of the meters' turns on it.
+
+A line is half duplex, and an RS-485 bus carries one frame at a time, so every exchange
+with any meter on it runs in a turn (:meth:`Bus.run`), one after the other. The bus
+opens the line when a turn needs it, and never tries again sooner than the reconnect
+delay after a failed open. It knows the clients on the line, so it can end every open
+session and hand the whole line to someone else (:meth:`Bus.hold`), which the pass-
+through gateway needs, and it can change the line's speed (IEC 62056-21 modes B and C).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+import logging
+from types import TracebackType
+from typing import Protocol, Self
+
+from .errors import CannotConnect, MeterError
+from .timing import Timing
+from .transport import LineSettings, Transport
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SessionHolder(Protocol):
+    """A client that may keep a session open with its meter between turns."""
+
+    async def end_session(self) -> None:
+        """Log out if logged in; called with the line held."""
+
+
+class Bus:
+    """A line and the turns the meters on it take."""
+
+    def __init__(self, line: LineSettings, timing: Timing | None = None) -> None:
+        """Prepare the bus; the line opens on the first turn."""
+        self.transport = Transport(line)
+        self.timing = timing or Timing()
+        self._lock = asyncio.Lock()
+        self._clients: list[SessionHolder] = []
+        self._last_failed_open: float | None = None
+        #: Turns taken since creation (diagnostics, benchmarks).
+        self.turns = 0
+
+    @property
+    def line(self) -> LineSettings:
+        """Where the line goes and its start settings."""
+        return self.transport.settings
+
+    def attach(self, client: SessionHolder) -> None:
+        """Register a client whose session must end when the line is handed over."""
+        self._clients.append(client)
+
+    def detach(self, client: SessionHolder) -> None:
+        """Forget a client (it has closed)."""
+        with contextlib.suppress(ValueError):
+            self._clients.remove(client)
+
+    async def run[T](self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one meter's exchange while no other meter uses the line."""
+        async with self._lock:
+            self.turns += 1
+            return await operation()
+
+    async def ensure_open(self) -> None:
+        """Open the line if it is not; call within a turn.
+
+        After a failed open the next attempt waits for the reconnect delay: a missing
+        converter must not be hammered by every meter's poll.
+        """
+        if self.transport.is_open:
+            return
+        loop = asyncio.get_running_loop()
+        if self._last_failed_open is not None:
+            wait = self._last_failed_open + self.timing.reconnect_delay - loop.time()
+            if wait > 0:
+                raise CannotConnect(f"{self.line.url}: next connection attempt in {wait:.0f} s")
+        try:
+            await self.transport.open()
+        except CannotConnect:
+            self._last_failed_open = loop.time()
+            raise
+        self._last_failed_open = None
+
+    async def drop_line(self) -> None:
+        """Close a broken line; the next turn opens it again. Call within a turn."""
+        await self.transport.close()
+
+    async def set_speed(self, baudrate: int) -> None:
+        """Change the speed of the open line; call within a turn."""
+        await self.transport.set_baudrate(baudrate)
+
+    @contextlib.asynccontextmanager
+    async def hold(self) -> AsyncIterator[Transport]:
+        """Take the whole line: wait for the current turn, end every session, pause.
+
+        The meters' next turns wait until the block ends; their sessions start afresh.
+        """
+        async with self._lock:
+            await self._end_sessions()
+            yield self.transport
+
+    async def close(self) -> None:
+        """End every session and release the port or socket."""
+        async with self._lock:
+            await self._end_sessions()
+            await self.transport.close()
+
+    async def _end_sessions(self) -> None:
+        for client in list(self._clients):
+            try:
+                await client.end_session()
+            except MeterError as err:
+                _LOGGER.debug("%s: ending a session: %s", self.line.url, err)
+
+    async def __aenter__(self) -> Self:
+        """Nothing to open yet: the first turn connects."""
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """End every session and release the line."""
+        await self.close()

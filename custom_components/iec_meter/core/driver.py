@@ -1,0 +1,198 @@
+"""The one interface every protocol implements, and the base of every meter client.
+
+A driver tells what a protocol needs and offers: its line defaults, the settings of one
+meter on a line (described as fields, so a form or a command line can ask for them),
+the client that reads such a meter, the rule for a meter's unique id, and the signals it
+can deliver. Everything after the core (the ``read`` command, the simulator's tests, the
+Home Assistant glue) uses only this module and :mod:`.model`; a new protocol is a new
+folder plus one line in :mod:`.drivers`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from .bus import Bus
+from .errors import NotSupported
+from .frame_log import FrameLog
+from .model import Identity, Reading, Snapshot
+
+
+class FieldKind(StrEnum):
+    """How a meter setting is entered."""
+
+    NUMBER = "number"
+    TEXT = "text"
+    SECRET = "secret"  # noqa: S105 - a number never shown back (a password)
+    SELECT = "select"
+    BOOLEAN = "boolean"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingField:
+    """One setting of a meter on a line, as a form or a command line asks for it."""
+
+    key: str
+    kind: FieldKind
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    options: tuple[str, ...] = ()
+    #: Free text allowed besides the options (e.g. a time zone).
+    custom: bool = False
+    #: Asked only in the advanced part of a form.
+    advanced: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineDefaults:
+    """How a protocol's meters usually talk at the byte level."""
+
+    baudrate: int
+    bytesize: int
+    parity: str
+    stopbits: int
+    tcp_port: int
+
+
+class MeterClient[S](ABC):
+    """Reads one meter on a bus; every read runs in one turn of the bus.
+
+    Subclasses implement the ``_read_*`` methods, which run with the line held, and
+    :meth:`_attempt`, which runs one turn's work with the protocol's own session and
+    recovery rules.
+    """
+
+    def __init__(
+        self, bus: Bus, settings: S, tz: tzinfo, frame_log: FrameLog | None = None
+    ) -> None:
+        """Join the bus; nothing is sent until the first read."""
+        self.bus = bus
+        self.settings = settings
+        self.tz = tz
+        self.frame_log = frame_log if frame_log is not None else FrameLog()
+        bus.attach(self)
+
+    # --- what callers use ------------------------------------------------------------
+    async def read_identity(self) -> Identity:
+        """Who the meter is."""
+        return await self._turn(self._read_identity)
+
+    async def read_values(self) -> Reading:
+        """The meter's current values."""
+        return await self._turn(self._read_values)
+
+    async def read_clock(self) -> datetime | None:
+        """The meter's clock (None if the meter flags it invalid)."""
+        return await self._turn(self._read_clock)
+
+    async def read_snapshot(self, identity: bool = True, clock: bool = True) -> Snapshot:
+        """Identity, clock and values in one turn (clock only where the meter has one)."""
+
+        async def snapshot() -> Snapshot:
+            ident = await self._read_identity() if identity else None
+            when = await self._read_clock() if clock and self.has_clock else None
+            return Snapshot(await self._read_values(), ident, when)
+
+        return await self._turn(snapshot)
+
+    async def probe(self) -> Snapshot:
+        """Identity and one set of values, then end the session: proves a new meter."""
+        try:
+            return await self.read_snapshot(clock=False)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """End the session (best effort) and leave the bus."""
+        try:
+            await self.bus.run(self.end_session)
+        finally:
+            self.bus.detach(self)
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Protocol counters for a diagnostics download."""
+        return {}
+
+    # --- what drivers implement ----------------------------------------------------
+    #: Whether :meth:`_read_clock` is implemented.
+    has_clock: ClassVar[bool] = False
+
+    async def end_session(self) -> None:  # noqa: B027 - most protocols keep no session
+        """Log out if a session is open; called with the line held."""
+
+    @abstractmethod
+    async def _read_identity(self) -> Identity:
+        """Read the identity; the line is held and open."""
+
+    @abstractmethod
+    async def _read_values(self) -> Reading:
+        """Read the values; the line is held and open."""
+
+    async def _read_clock(self) -> datetime | None:
+        """Read the clock; the line is held and open."""
+        raise NotSupported("this meter has no clock to read")
+
+    async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run one turn's work: open the line, then the operation."""
+        await self.bus.ensure_open()
+        return await operation()
+
+    async def _turn[T](self, operation: Callable[[], Awaitable[T]]) -> T:
+        return await self.bus.run(lambda: self._attempt(operation))
+
+
+class Driver[S](ABC):
+    """One protocol: what it needs from a line and a meter, and what it offers."""
+
+    #: Key stored in config entries and given to ``read --protocol``. Never change it.
+    name: ClassVar[str]
+    #: Name shown to people.
+    title: ClassVar[str]
+    line_defaults: ClassVar[LineDefaults]
+    #: Request timeout that suits the protocol's answers (ms).
+    default_request_timeout_ms: ClassVar[int]
+    #: Poll interval that suits a read's duration (s).
+    default_scan_interval_s: ClassVar[int]
+    #: Every signal the protocol can deliver (a meter may deliver fewer).
+    signals: ClassVar[frozenset[str]]
+    #: Settings of one meter on the line.
+    meter_fields: ClassVar[tuple[SettingField, ...]]
+    #: The meter labels its values, and any of them can become a sensor by its address.
+    labelled_data: ClassVar[bool] = False
+    #: Named sets of defaults (e.g. a utility's usual line parity and password) that
+    #: pre-fill the forms; keys are line and meter setting keys.
+    presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    @abstractmethod
+    def settings(self, data: Mapping[str, Any]) -> S:
+        """A meter's settings from stored or entered data; ValueError names a bad field."""
+
+    @abstractmethod
+    def client(self, bus: Bus, settings: S, tz: tzinfo) -> MeterClient[S]:
+        """A client for one meter on ``bus``."""
+
+    @abstractmethod
+    def unique_id(self, identity: Identity, settings: S) -> str:
+        """What identifies the meter anywhere (it never changes for one meter)."""
+
+    @abstractmethod
+    def identity_record(self, identity: Identity) -> dict[str, Any]:
+        """The identity as stored with a configured meter."""
+
+    @abstractmethod
+    def stored_identity(self, record: Mapping[str, Any]) -> Identity:
+        """The identity of a configured meter from what :meth:`identity_record` stored."""
+
+    def describe(self, settings: S) -> str:
+        """Short text naming a meter on its line, for logs (e.g. its address)."""
+        return ""
+
+    def standard_data(self, reading: Reading) -> frozenset[str]:
+        """Addresses in ``reading.data`` that already feed one of the standard signals."""
+        return frozenset()

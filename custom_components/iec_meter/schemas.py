@@ -1,0 +1,222 @@
+"""The forms of the flows, built from the core's descriptions of line and meter settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import selector
+import serialx
+import voluptuous as vol
+
+from .compat import form_schema
+from .const import (
+    CONF_BAUDRATE,
+    CONF_BYTESIZE,
+    CONF_DEVICE,
+    CONF_HOST,
+    CONF_NAME,
+    CONF_PARITY,
+    CONF_PORT,
+    CONF_STOPBITS,
+    CONF_UTILITY,
+)
+from .core.driver import Driver, FieldKind, SettingField
+from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, PARITIES, is_network_url
+
+if TYPE_CHECKING:
+    from .compat import FormSchema
+
+_TCP_PORT_MAX = 65535
+
+
+def box(minimum: float, maximum: float, unit: str | None = None, step: float = 1) -> Any:
+    """A number entered in a box."""
+    config = selector.NumberSelectorConfig(
+        min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
+
+
+def dropdown(options: Iterable[str], key: str | None, custom: bool = False) -> Any:
+    """A choice from a list (translated under ``selector.<key>``), or free text."""
+    config = selector.SelectSelectorConfig(
+        options=list(options), mode=selector.SelectSelectorMode.DROPDOWN, custom_value=custom
+    )
+    if key is not None:
+        config["translation_key"] = key
+    return selector.SelectSelector(config)
+
+
+def choices(options: Iterable[str], multiple: bool = True) -> Any:
+    """Tick boxes for a list of values shown as they are."""
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=list(options), multiple=multiple, mode=selector.SelectSelectorMode.LIST
+        )
+    )
+
+
+def preset_schema(driver: Driver[Any]) -> FormSchema:
+    """Choose one of the protocol's presets (a utility's usual settings)."""
+    presets = list(driver.presets)
+    return form_schema(
+        {vol.Required(CONF_UTILITY, default=presets[-1]): dropdown(presets, CONF_UTILITY)}
+    )
+
+
+async def _port_field(hass: HomeAssistant) -> Any:
+    """Home Assistant's serial port selector where it can work (2026.5+), else a list.
+
+    The list offers the ports present (stable by-id paths where the system has them)
+    and accepts a typed path, for a port that is not plugged in yet or a URL.
+    """
+    port_selector = getattr(selector, "SerialPortSelector", None)
+    # The selector lists ports through the usb integration, part of default_config.
+    if port_selector is not None and "usb" in hass.config.components:
+        return port_selector()
+    ports = await serialx.async_list_serial_ports()
+    options = [
+        selector.SelectOptionDict(
+            value=port.device,
+            label=f"{port.device} - {port.description}" if port.description else port.device,
+        )
+        for port in ports
+    ]
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=options, custom_value=True, mode=selector.SelectSelectorMode.DROPDOWN
+        )
+    )
+
+
+async def serial_schema(
+    hass: HomeAssistant, driver: Driver[Any], defaults: Mapping[str, Any]
+) -> FormSchema:
+    """Port and byte format; defaults from the protocol, a preset or the entry."""
+    line = driver.line_defaults
+
+    def default(key: str, value: Any) -> Any:
+        return str(defaults.get(key, value))
+
+    return form_schema(
+        {
+            vol.Required(CONF_DEVICE, default=defaults.get(CONF_DEVICE, vol.UNDEFINED)): (
+                await _port_field(hass)
+            ),
+            vol.Required(CONF_BAUDRATE, default=default(CONF_BAUDRATE, line.baudrate)): dropdown(
+                [str(rate) for rate in BAUDRATES], CONF_BAUDRATE
+            ),
+            vol.Required(CONF_BYTESIZE, default=default(CONF_BYTESIZE, line.bytesize)): dropdown(
+                [str(size) for size in BYTESIZES], CONF_BYTESIZE
+            ),
+            vol.Required(CONF_PARITY, default=default(CONF_PARITY, line.parity)): dropdown(
+                PARITIES, CONF_PARITY
+            ),
+            vol.Required(
+                CONF_STOPBITS, default=str(int(defaults.get(CONF_STOPBITS, line.stopbits)))
+            ): dropdown(["1", "2"], CONF_STOPBITS),
+        }
+    )
+
+
+def network_schema(driver: Driver[Any], defaults: Mapping[str, Any]) -> FormSchema:
+    """Host and port of a TCP converter."""
+    return form_schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
+            vol.Required(
+                CONF_PORT, default=defaults.get(CONF_PORT, driver.line_defaults.tcp_port)
+            ): box(1, _TCP_PORT_MAX),
+        }
+    )
+
+
+def _selector(field: SettingField) -> Any:
+    if field.kind in (FieldKind.NUMBER, FieldKind.SECRET):
+        return box(
+            field.minimum if field.minimum is not None else 0,
+            field.maximum if field.maximum is not None else 2**32 - 1,
+        )
+    if field.kind is FieldKind.SELECT:
+        return dropdown(field.options, field.key, custom=field.custom)
+    if field.kind is FieldKind.BOOLEAN:
+        return bool
+    return str
+
+
+def meter_schema(
+    driver: Driver[Any], defaults: Mapping[str, Any], default_zone: str, with_name: bool = True
+) -> FormSchema:
+    """The protocol's meter settings (and a name for a new meter)."""
+
+    def default(field: SettingField) -> Any:
+        value = defaults.get(field.key, field.default)
+        if value is None and field.key == "time_zone":
+            value = default_zone
+        return vol.UNDEFINED if value is None else value
+
+    fields: dict[Any, Any] = {}
+    if with_name:
+        fields[vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "Electricity meter"))] = str
+    for field in driver.meter_fields:
+        marker = vol.Optional if field.kind is FieldKind.TEXT else vol.Required
+        fields[marker(field.key, default=default(field))] = _selector(field)
+    return form_schema(fields)
+
+
+def meter_data(driver: Driver[Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The entered meter settings, numbers as numbers."""
+    data: dict[str, Any] = {}
+    for field in driver.meter_fields:
+        value = user_input.get(field.key, field.default)
+        if field.kind in (FieldKind.NUMBER, FieldKind.SECRET) and value is not None:
+            value = int(value)
+        elif field.kind is FieldKind.TEXT:
+            value = str(value or "").strip()
+        data[field.key] = value
+    return data
+
+
+def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Connection data of a serial port from its form."""
+    return {
+        CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
+        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+        CONF_BYTESIZE: int(user_input[CONF_BYTESIZE]),
+        CONF_PARITY: str(user_input[CONF_PARITY]),
+        CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
+    }
+
+
+def network_url(user_input: Mapping[str, Any]) -> str | None:
+    """``socket://host:port`` from the form, or the URL typed as host; None if invalid."""
+    host = str(user_input[CONF_HOST]).strip()
+    if "://" in host:
+        parsed = urlparse(host)
+        if not host.startswith(NETWORK_SCHEMES) or not parsed.hostname or parsed.port is None:
+            return None
+        return host
+    if not host:
+        return None
+    return f"socket://{host}:{int(user_input[CONF_PORT])}"
+
+
+def network_defaults(device: str, driver: Driver[Any]) -> dict[str, Any]:
+    """The network form's fields from a stored URL."""
+    if not is_network_url(device):
+        return {}
+    parsed = urlparse(device)
+    if parsed.scheme == "socket" and parsed.hostname:
+        return {CONF_HOST: parsed.hostname, CONF_PORT: parsed.port or driver.line_defaults.tcp_port}
+    return {CONF_HOST: device}
+
+
+def connection_title(data: Mapping[str, Any]) -> str:
+    """A connection's name: its port path or converter address."""
+    device = str(data[CONF_DEVICE])
+    return device.split("://", 1)[1] if "://" in device else device
