@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from custom_components.iec_meter.core.iec102.constants import DEFAULT_TIME_ZONE
 from custom_components.iec_meter.core.iec102.timecodec import now_in
 
+from . import iec62056_line
 from .iec102_meter import MeterConfig, SimulatedMeter
 from .line import Faults, LineOptions, MeterLine
 from .meter_model import MeterModel
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='answer "type not available" to this request type (repeatable)',
     )
     iec102.add_argument("--verbose", "-v", action="store_true")
+    iec62056_line.add_arguments(
+        protocols.add_parser("iec62056", help="IEC 62056-21 meter(s), modes A to D")
+    )
     return parser
 
 
@@ -173,7 +177,7 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-    line = build_line(args)
+    line = iec62056_line.build_line(args) if args.protocol == "iec62056" else build_line(args)
     if args.pty:
         url = await line.start_pty()
     else:

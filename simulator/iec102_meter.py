@@ -204,11 +204,11 @@ class SimulatedMeter:
 
     @staticmethod
     def _period_ends(start: datetime, end: datetime) -> list[datetime]:
-        """Ends of the whole hours after ``start`` up to ``end`` (at most a month)."""
+        """Period ends on the hour from ``start`` to ``end``, inclusive (at most a month)."""
         first = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         if first < start:
             first += _HOUR
-        ends = []
+        ends: list[datetime] = []
         current = first
         while current <= end and len(ends) < MAX_RANGE_PERIODS:
             ends.append(current)

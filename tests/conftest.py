@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.iec_meter.core.iec102 import Iec102Client, MeterAddress, Timing
+from custom_components.iec_meter.core.bus import Bus
+from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
 from custom_components.iec_meter.core.iec102.timecodec import now_in
+from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig, SimulatedMeter
 from simulator.line import Faults, LineOptions, MeterLine
@@ -62,20 +64,16 @@ async def serving(line: MeterLine, pty: bool = False) -> AsyncIterator[str]:
         await line.stop()
 
 
-def client_for(
+@contextlib.asynccontextmanager
+async def client_for(
     url: str,
-    meter: MeterAddress | None = None,
+    meter: Iec102Settings | None = None,
     timing: Timing = FAST,
     **kwargs: Any,
-) -> Iec102Client:
-    """A client owning its own transport to ``url``."""
-    return Iec102Client.for_line(
-        LineSettings(url, connect_timeout=2.0),
-        meter or MeterAddress(1, 1, 1),
-        timing=timing,
-        tz=MADRID,
-        **kwargs,
-    )
+) -> AsyncIterator[Iec102Client]:
+    """A client on a bus of its own to ``url``; the bus closes at the end of the block."""
+    async with Bus(LineSettings(url, connect_timeout=2.0), timing) as bus:
+        yield Iec102Client(bus, meter or Iec102Settings(1, 1, 1), MADRID, **kwargs)
 
 
 @pytest.fixture(autouse=True, scope="session")

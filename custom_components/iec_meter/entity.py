@@ -36,9 +36,9 @@ def device_info(meter_id: str, title: str, identity: Identity, device: str) -> D
         model=identity.model,
         model_id=identity.manufacturer,
         serial_number=identity.serial,
+        # Always given, so the standard's date that early releases showed here is cleared.
+        sw_version=identity.firmware,
     )
-    if identity.firmware:
-        info["sw_version"] = identity.firmware
     url = configuration_url(device)
     if url is not None:
         info["configuration_url"] = url

@@ -14,22 +14,31 @@ from custom_components.iec_meter.core.errors import ProtocolError
 from custom_components.iec_meter.core.iec102.asdu import (
     Asdu,
     InstantValues,
+    IntegratedTotal,
     PhaseBlock,
     PowerBlock,
     clock_request,
     decode_clock,
     decode_identity,
     decode_instant_values,
+    decode_integrated_totals,
+    decode_range_request,
     encode_identity,
     encode_instant_values,
+    encode_integrated_totals,
     identity_request,
     instantaneous_request,
+    integrated_totals_request,
     login_request,
     logout_request,
-    password_of,
     requested_objects,
 )
-from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
+from custom_components.iec_meter.core.iec102.constants import (
+    Cause,
+    RecordAddress,
+    TotalObject,
+    TypeId,
+)
 from custom_components.iec_meter.core.iec102.frames import VariableFrame, decode_frame
 from custom_components.iec_meter.core.reading import (
     SIGNAL_KEYS,
@@ -76,11 +85,9 @@ def test_header_fields() -> None:
     assert asdu.cause == Cause.ACTIVATION_CONFIRMATION
     assert asdu.negative
     assert not asdu.test
-    assert password_of(asdu) == 7
     assert asdu.describe() == "C_AC_NA_2 cause ACTIVATION_CONFIRMATION negative"
     assert Asdu(250, 63, 1).describe() == "250 cause 63"
     assert Asdu(1, 5, 1, test=True).encode()[2] == 0x85
-    assert password_of(logout_request(1)) is None
     with pytest.raises(ProtocolError, match="shorter than its header"):
         Asdu.decode(b"\xb7\x01")
     with pytest.raises(ValueError, match="point address"):
@@ -227,3 +234,52 @@ def test_instantaneous_values_round_trip(
 def test_instantaneous_decoder_raises_only_protocol_error(count: int, body: bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_instant_values(Asdu(163, 5, 1, count=count, body=body), MADRID)
+
+
+# --- Integrated totals and range requests -------------------------------------------
+#: M_IT_TG_2 from the notes (A.6): addr 7000, record 11, 2009-09-18 01:00 summer time.
+IT_TG_FRAME = h(
+    "68 3E 3E 68 08 58 1B 08 08 05 01 00 0B 01 18 01 00 00 00 02 6E 1F 03 00 00 03 04 00"
+    " 00 00 00 04 00 00 00 00 00 05 CC BE 00 00 00 06 98 0D 00 00 00 07 00 00 00 00 80 08"
+    " 00 00 00 00 80 00 81 B2 09 09 E1 16"
+)
+
+
+def test_integrated_totals_vector() -> None:
+    frame = decode_frame(IT_TG_FRAME)
+    assert isinstance(frame, VariableFrame)
+    asdu = Asdu.decode(frame.asdu)
+    assert (asdu.type_id, asdu.cause, asdu.record_address) == (TypeId.M_IT_TG_2, 5, 11)
+    decoded = decode_integrated_totals(asdu, MADRID)
+    assert [t.value for t in decoded.totals] == [280, 204654, 4, 0, 48844, 3480, 0, 0]
+    assert [t.invalid for t in decoded.totals] == [False] * 6 + [True] * 2
+    assert decoded.period_end == datetime(2009, 9, 18, 1, 0, tzinfo=MADRID)
+    count, body = encode_integrated_totals(decoded.totals, decoded.period_end, MADRID)
+    assert (count, body[:-5]) == (8, asdu.body[:-5])
+
+
+def test_load_profile_request_matches_gisce_body() -> None:
+    start = datetime(2018, 7, 1, 1, 0, tzinfo=MADRID)
+    end = datetime(2018, 8, 1, 0, 0, tzinfo=MADRID)
+    asdu = integrated_totals_request(1, start, end, MADRID)
+    assert (asdu.type_id, asdu.cause, asdu.count) == (TypeId.C_CI_NU_2, Cause.ACTIVATION, 1)
+    assert asdu.record_address == RecordAddress.HOURLY
+    assert asdu.body == h("01 08 00 81 e1 07 12 00 80 61 08 12")
+    absolute = integrated_totals_request(
+        7000, start, end, MADRID, incremental=False, last=TotalObject.REACTIVE_Q4
+    )
+    assert absolute.type_id == TypeId.C_CI_NT_2
+    wanted = decode_range_request(absolute, MADRID)
+    assert (wanted.first_object, wanted.last_object, wanted.start, wanted.end) == (1, 6, start, end)
+    with pytest.raises(ValueError, match="after last"):
+        integrated_totals_request(
+            1, start, end, MADRID, first=TotalObject.RESERVE_1, last=TotalObject.ACTIVE_IMPORT
+        )
+
+
+def test_short_totals_and_range_bodies_are_protocol_errors() -> None:
+    with pytest.raises(ProtocolError, match="integrated totals"):
+        decode_integrated_totals(Asdu(8, 5, 1, count=2, body=bytes(12)), MADRID)
+    with pytest.raises(ProtocolError, match="range request"):
+        decode_range_request(Asdu(123, 6, 1, count=1, body=bytes(5)), MADRID)
+    assert IntegratedTotal(1, 5).invalid is False

@@ -7,28 +7,33 @@ from datetime import datetime
 
 import pytest
 
+from custom_components.iec_meter.core.model import Reading
 from custom_components.iec_meter.core.errors import (
     AuthenticationRejected,
     CannotConnect,
     MeterBusy,
+    NoData,
     NoResponse,
     NotSupported,
     ProtocolError,
 )
-from custom_components.iec_meter.core.iec102 import Iec102Client, MeterAddress, Timing
+from custom_components.iec_meter.core.bus import Bus
+from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
 from custom_components.iec_meter.core.iec102.asdu import Asdu
 from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
 from custom_components.iec_meter.core.iec102.frames import FixedFrame, VariableFrame
-from custom_components.iec_meter.core.reading import SIGNAL_KEYS
-from custom_components.iec_meter.core.transport import LineSettings, Transport
+from custom_components.iec_meter.core.timing import Timing
+from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig
 from simulator.line import Faults
 from tests.conftest import FAST, MADRID, client_for, make_line, serving
 from tests.scripted import scripted_meter
 
 
-def assert_plausible(reading_values: dict[str, float | None]) -> None:
-    assert set(reading_values) == set(SIGNAL_KEYS)
+def assert_plausible(reading: Reading) -> None:
+    reading_values = dict(reading.values)
+    assert set(reading_values) == IEC102_SIGNALS
     assert all(value is not None for value in reading_values.values())
     assert reading_values["active_energy_import"] >= 12345  # type: ignore[operator]
     assert 200 < reading_values["voltage_l1"] < 260  # type: ignore[operator]
@@ -40,13 +45,13 @@ async def test_full_read_over_tcp() -> None:
     async with serving(line) as url, client_for(url) as client:
         snapshot = await client.read_snapshot()
     assert snapshot.identity is not None
-    assert snapshot.identity.serial_number == 48300001
-    assert snapshot.identity.manufacturer_code == 66
+    assert snapshot.identity.serial == "48300001"
+    assert snapshot.identity.manufacturer == "66"
     assert isinstance(snapshot.clock, datetime)
     assert snapshot.clock.tzinfo == MADRID
     assert abs((snapshot.clock - datetime.now(MADRID)).total_seconds()) < 5
     assert snapshot.reading.timestamp is not None
-    assert_plausible(snapshot.reading.values())
+    assert_plausible(snapshot.reading)
     # The session ended with a logout the meter confirmed.
     assert not line.meters[0].logged_in
 
@@ -55,22 +60,22 @@ async def test_full_read_over_pty_with_even_parity() -> None:
     line = make_line()
     async with serving(line, pty=True) as url:
         settings = LineSettings(url, parity="E", baudrate=9600)
-        client = Iec102Client.for_line(settings, MeterAddress(1, 1, 1), timing=FAST, tz=MADRID)
-        async with client:
+        async with Bus(settings, FAST) as bus:
+            client = Iec102Client(bus, Iec102Settings(1, 1, 1), MADRID)
             identity = await client.read_identity()
-            reading = await client.read_instantaneous()
+            reading = await client.read_values()
             clock = await client.read_clock()
-    assert identity.serial_number == 48300001
+    assert identity.serial == "48300001"
     assert clock is not None
-    assert_plausible(reading.values())
+    assert_plausible(reading)
 
 
 async def test_open_session_is_reused_between_polls() -> None:
     line = make_line()
     async with serving(line) as url, client_for(url) as client:
-        await client.read_instantaneous()
+        await client.read_values()
         first = client.session.round_trips
-        await client.read_instantaneous()
+        await client.read_values()
         steady = client.session.round_trips - first
     # Status, reset, login (send + poll), values (send + poll) vs. values alone.
     assert first == 6
@@ -81,20 +86,22 @@ async def test_open_session_is_reused_between_polls() -> None:
 async def test_without_keep_session_each_read_logs_in_and_out() -> None:
     line = make_line()
     async with serving(line) as url, client_for(url, keep_session=False) as client:
-        await client.read_instantaneous()
-        assert not client.transport.is_open
-        await client.read_instantaneous()
-    assert line.connections == 2
+        await client.read_values()
+        assert not line.meters[0].logged_in
+        await client.read_values()
+        # Status, reset, login, values, logout: 8 round trips a read.
+        assert client.session.round_trips == 16
+    assert line.connections == 1
 
 
 async def test_reauthenticates_when_the_meter_dropped_the_session() -> None:
     line = make_line([MeterConfig(session_timeout=0.05)])
     async with serving(line) as url, client_for(url) as client:
-        await client.read_instantaneous()
+        await client.read_values()
         await asyncio.sleep(0.1)
-        reading = await client.read_instantaneous()
+        reading = await client.read_values()
         assert line.meters[0].logged_in
-    assert reading.active_energy_import is not None
+    assert reading.get("active_energy_import") is not None
     assert line.connections == 1
 
 
@@ -113,10 +120,10 @@ async def test_recovers_from_line_faults_within_its_retries(faults: Faults) -> N
     line = make_line(faults=faults)
     async with serving(line) as url, client_for(url) as client:
         for _ in range(4):
-            reading = await client.read_instantaneous()
-            assert_plausible(reading.values())
+            reading = await client.read_values()
+            assert_plausible(reading)
         identity = await client.read_identity()
-    assert identity.serial_number == 48300001
+    assert identity.serial == "48300001"
     if faults.drop_after:
         assert line.connections > 1
     if faults.corrupt_every or faults.silent_every:
@@ -127,14 +134,14 @@ async def test_fault_recovery_over_pty() -> None:
     line = make_line(faults=Faults(corrupt_every=3, silent_every=5, garbage_every=2))
     async with serving(line, pty=True) as url, client_for(url) as client:
         for _ in range(3):
-            assert_plausible((await client.read_instantaneous()).values())
+            assert_plausible(await client.read_values())
 
 
 async def test_rejected_password_is_reported_at_once_without_retries() -> None:
     line = make_line(reject_login=True)
     async with serving(line) as url, client_for(url) as client:
         with pytest.raises(AuthenticationRejected, match="password"):
-            await client.read_instantaneous()
+            await client.read_values()
     # Status, reset, login, one poll for its answer: no retry storm.
     assert line.frames_received == 4
 
@@ -142,26 +149,26 @@ async def test_rejected_password_is_reported_at_once_without_retries() -> None:
 async def test_wrong_password() -> None:
     line = make_line([MeterConfig(password=7)])
     async with serving(line) as url:
-        async with client_for(url, MeterAddress(1, 1, 8)) as client:
+        async with client_for(url, Iec102Settings(1, 1, 8)) as client:
             with pytest.raises(AuthenticationRejected):
                 await client.read_identity()
-        async with client_for(url, MeterAddress(1, 1, 7)) as client:
-            assert (await client.read_identity()).serial_number == 48300001
+        async with client_for(url, Iec102Settings(1, 1, 7)) as client:
+            assert (await client.read_identity()).serial == "48300001"
 
 
 async def test_unsupported_request_keeps_the_session() -> None:
     line = make_line(unsupported=frozenset({TypeId.P_IN_VA_2}))
     async with serving(line) as url, client_for(url) as client:
         with pytest.raises(NotSupported, match="type not available") as caught:
-            await client.read_instantaneous()
+            await client.read_values()
         assert caught.value.cause == Cause.TYPE_NOT_AVAILABLE
         assert client.session.logged_in
-        assert (await client.read_identity()).serial_number == 48300001
+        assert (await client.read_identity()).serial == "48300001"
 
 
 async def test_wrong_point_address_is_named() -> None:
     line = make_line()
-    async with serving(line) as url, client_for(url, MeterAddress(1, 9, 1)) as client:
+    async with serving(line) as url, client_for(url, Iec102Settings(1, 9, 1)) as client:
         with pytest.raises(NotSupported, match="point address unknown"):
             await client.read_identity()
 
@@ -169,7 +176,7 @@ async def test_wrong_point_address_is_named() -> None:
 async def test_wrong_link_address_gives_no_response_after_every_try() -> None:
     line = make_line()
     timing = Timing(request_timeout_ms=100, retries=2)
-    async with serving(line) as url, client_for(url, MeterAddress(5, 1, 1), timing) as client:
+    async with serving(line) as url, client_for(url, Iec102Settings(5, 1, 1), timing) as client:
         with pytest.raises(NoResponse, match="link address 5: no answer after 3 tries"):
             await client.read_identity()
     assert line.frames_received == 3
@@ -179,20 +186,19 @@ async def test_meters_on_one_bus_share_a_connection() -> None:
     configs = [MeterConfig(link_address=link, password=link) for link in (11, 12, 13)]
     line = make_line(configs)
     async with serving(line) as url:
-        transport = Transport(LineSettings(url))
+        bus = Bus(LineSettings(url), FAST)
         clients = [
-            Iec102Client(transport, MeterAddress(link, 1, link), timing=FAST, tz=MADRID)
-            for link in (11, 12, 13)
+            Iec102Client(bus, Iec102Settings(link, 1, link), MADRID) for link in (11, 12, 13)
         ]
         serials = []
         for _ in range(2):
             for client in clients:
-                serials.append((await client.read_identity()).serial_number)
-                assert_plausible((await client.read_instantaneous()).values())
+                serials.append(int((await client.read_identity()).serial))
+                assert_plausible(await client.read_values())
         for client in clients:
             await client.close()
-        assert transport.is_open  # shared: the clients do not close it
-        await transport.close()
+        assert bus.transport.is_open  # shared: the clients do not close it
+        await bus.close()
     assert serials == [48300011, 48300012, 48300013] * 2
     assert line.connections == 1
     assert all(not meter.logged_in for meter in line.meters)
@@ -257,14 +263,14 @@ async def test_single_char_acks_stray_frames_and_stale_answers() -> None:
     polls = [b"\xe5", login_ok, stale, identity]
     async with scripted_meter(_polite_meter(polls)) as (url, _):  # type: ignore[arg-type]
         async with client_for(url) as client:
-            assert (await client.read_identity()).serial_number == 48304838
+            assert (await client.read_identity()).serial == "48304838"
 
 
 async def test_meter_that_never_has_data() -> None:
     timing = Timing(request_timeout_ms=100, retries=0, content_timeout_ms=300)
     async with scripted_meter(_polite_meter([])) as (url, _):  # type: ignore[arg-type]
         async with client_for(url, timing=timing) as client:
-            with pytest.raises(NoResponse, match="no data for C_AC_NA_2"):
+            with pytest.raises(NoData, match="answers but had no data for C_AC_NA_2"):
                 await client.read_identity()
 
 

@@ -7,7 +7,9 @@ import pytest
 
 from custom_components.iec_meter.core.errors import FrameError
 from custom_components.iec_meter.core.iec102.constants import (
+    PrimaryControlBit,
     PrimaryFunction,
+    SecondaryControlBit,
     SecondaryFunction,
 )
 from custom_components.iec_meter.core.iec102.frames import (
@@ -86,6 +88,14 @@ def test_control_bytes() -> None:
     assert secondary_control(SecondaryFunction.USER_DATA, dfc=True) == 0x18
     frame = FixedFrame(0x30, 1)
     assert frame.acd and frame.dfc and not frame.from_primary
+
+
+def test_control_bits_print_their_own_names() -> None:
+    # One IntFlag with aliases printed ACD as FCB; each direction has its own names now.
+    assert PrimaryControlBit(0x20).name == "FCB"
+    assert PrimaryControlBit(0x10).name == "FCV"
+    assert SecondaryControlBit(0x20).name == "ACD"
+    assert SecondaryControlBit(0x10).name == "DFC"
 
 
 @pytest.mark.parametrize(

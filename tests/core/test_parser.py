@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 from hypothesis import given, strategies as st
+import pytest
 
 from custom_components.iec_meter.core.iec102.frames import (
     FixedFrame,
@@ -11,6 +17,7 @@ from custom_components.iec_meter.core.iec102.frames import (
 )
 from custom_components.iec_meter.core.iec102.parser import DamagedFrame, FrameParser
 
+ROOT = Path(__file__).resolve().parents[2]
 ACK = FixedFrame(0x00, 1)
 DATA = VariableFrame(0x08, 1, bytes.fromhex("B7 01 07 01 00 00 01 00 00 00"))
 
@@ -57,11 +64,60 @@ def test_damaged_frames_are_reported_and_skipped_whole() -> None:
     assert items == [DamagedFrame(bytes(bad_fixed)), DamagedFrame(bytes(bad_variable)), ACK]
 
 
-def test_wrong_end_byte_is_garbage_not_a_frame() -> None:
+def test_wrong_end_byte_after_a_sound_header_is_damage() -> None:
     parser = FrameParser()
     raw = bytearray(DATA.encode())
     raw[-1] = 0x17
+    assert parser.feed(bytes(raw) + ACK.encode()) == [DamagedFrame(bytes(raw)), ACK]
+
+
+def test_wrong_end_byte_of_a_fixed_frame_is_garbage() -> None:
+    parser = FrameParser()
+    raw = bytearray(ACK.encode())
+    raw[-1] = 0x17
     assert parser.feed(bytes(raw) + ACK.encode()) == [ACK]
+
+
+#: A class-2 answer holding 0xE5 whose first length byte was hit by noise (0x27 -> 0x26).
+PHANTOM_ACK_STREAM = (
+    bytes.fromhex("68 26 27 68 08 01 00 a3 01 05 01 00 00 c0 e5")
+    + bytes(23)
+    + bytes.fromhex("0a 0b 17 0b 1a a9 16")
+)
+
+
+def test_e5_inside_a_frame_with_a_damaged_header_is_no_ack() -> None:
+    parser = FrameParser()
+    items = parser.feed(PHANTOM_ACK_STREAM)
+    assert items == [DamagedFrame(bytes.fromhex("68 26 27 68"))]
+    assert parser.pending == 0
+
+
+def test_e5_inside_a_damaged_frame_is_no_ack_byte_by_byte() -> None:
+    parser = FrameParser()
+    items = []
+    for byte in PHANTOM_ACK_STREAM:
+        items += parser.feed(bytes((byte,)))
+    assert SingleCharFrame() not in items
+    assert items == [DamagedFrame(bytes.fromhex("68 26 27 68"))]
+
+
+@pytest.mark.parametrize("header", ["68 0d 0c 68", "68 0d 0d 67"])
+def test_one_bad_header_byte_is_damage(header: str) -> None:
+    parser = FrameParser()
+    raw = bytes.fromhex(header) + DATA.encode()[4:]
+    assert parser.feed(raw) == [DamagedFrame(bytes.fromhex(header))]
+
+
+def test_e5_only_where_an_answer_can_start() -> None:
+    parser = FrameParser()
+    # After garbage: not a frame. After a complete frame, FF fill or clear(): a frame.
+    assert parser.feed(b"\x42\xe5") == []
+    assert parser.feed(ACK.encode() + b"\xe5") == [ACK, SingleCharFrame()]
+    assert parser.feed(b"\xff\xff\xe5") == [SingleCharFrame()]
+    assert parser.feed(b"\x00") == []
+    parser.clear()
+    assert parser.feed(b"\xe5") == [SingleCharFrame()]
 
 
 def test_single_char_and_clear() -> None:
@@ -79,6 +135,27 @@ def test_never_raises_on_arbitrary_bytes(chunks: list[bytes]) -> None:
     for chunk in chunks:
         for item in parser.feed(chunk):
             assert isinstance(item, FixedFrame | VariableFrame | SingleCharFrame | DamagedFrame)
+
+
+@given(st.binary(max_size=300))
+def test_decoders_raise_only_documented_errors(data: bytes) -> None:
+    # The same check benchmarks/fuzz.py runs for as long as asked.
+    fuzz = _load_fuzz()
+    fuzz.check(data)
+
+
+@functools.cache
+def _load_fuzz() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("fuzz", ROOT / "benchmarks" / "fuzz.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fuzz_benchmark_runs_briefly(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _load_fuzz().main(["--seconds", "0.5", "--seed", "3"]) == 0
+    assert "0 undocumented errors" in capsys.readouterr().out
 
 
 _NOISE = st.binary(max_size=12).map(

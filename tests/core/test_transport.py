@@ -9,8 +9,13 @@ import pytest
 import serialx
 
 from custom_components.iec_meter.core.errors import CannotConnect, ConnectionLost
-from custom_components.iec_meter.core.iec102 import Timing
-from custom_components.iec_meter.core.transport import LineSettings, Transport
+from custom_components.iec_meter.core.timing import Timing
+from custom_components.iec_meter.core.transport import (
+    RECEIVE_BUFFER_LIMIT,
+    LineSettings,
+    Transport,
+    is_network_url,
+)
 from tests.conftest import make_line, serving
 
 
@@ -32,9 +37,12 @@ def test_settings_are_validated(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_settings_properties() -> None:
-    assert LineSettings("socket://10.0.0.5:4001").is_network
-    assert LineSettings("rfc2217://10.0.0.5:4001").is_network
-    assert not LineSettings("/dev/ttyUSB0").is_network
+    assert is_network_url("socket://10.0.0.5:4001")
+    assert is_network_url("rfc2217://10.0.0.5:4001")
+    assert not is_network_url("/dev/ttyUSB0")
+    assert not LineSettings("socket://10.0.0.5:4001").can_change_speed
+    assert LineSettings("rfc2217://10.0.0.5:4001").can_change_speed
+    assert LineSettings("/dev/ttyUSB0").can_change_speed
     assert LineSettings("/dev/ttyUSB0", parity="E").bits_per_byte == 11
     assert LineSettings("/dev/ttyUSB0").bits_per_byte == 10
 
@@ -144,10 +152,10 @@ async def test_close_aborts_when_the_port_will_not_close(monkeypatch: pytest.Mon
     ],
 )
 def test_meter_address_is_validated(link: int, point: int, password: int, message: str) -> None:
-    from custom_components.iec_meter.core.iec102 import MeterAddress  # noqa: PLC0415
+    from custom_components.iec_meter.core.iec102.client import Iec102Settings  # noqa: PLC0415
 
     with pytest.raises(ValueError, match=message):
-        MeterAddress(link, point, password)
+        Iec102Settings(link, point, password)
 
 
 async def test_pty_refusing_a_setting_is_cannot_connect() -> None:
@@ -160,3 +168,65 @@ async def test_pty_refusing_a_setting_is_cannot_connect() -> None:
         with pytest.raises(CannotConnect, match="Invalid argument"):
             await second.open()
         await second.close()
+
+
+async def _babbler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A peer that streams bytes nobody asked for (a wrong baud rate, another master)."""
+    chunk = bytes(range(256)) * 64
+    try:
+        for _ in range(64):  # 1 MiB, bounded
+            writer.write(chunk)
+            await writer.drain()
+    finally:
+        writer.close()
+
+
+async def test_a_babbling_line_never_grows_the_buffer_past_its_limit() -> None:
+    server = await asyncio.start_server(_babbler, "127.0.0.1", 0)
+    host, port = server.sockets[0].getsockname()[:2]
+    transport = Transport(LineSettings(f"socket://{host}:{port}"), buffer_limit=4096)
+    try:
+        await transport.open()
+        async with asyncio.timeout(10):
+            while transport.bytes_dropped < 1_000_000:
+                await asyncio.sleep(0.01)  # nobody reads: everything queues
+        kept = transport.discard_input()
+        assert len(kept) == 4096
+        assert transport.bytes_dropped + len(kept) >= 1_000_000
+    finally:
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+    # The count survives the close, for diagnostics.
+    assert transport.bytes_dropped >= 1_000_000 - 4096
+    assert RECEIVE_BUFFER_LIMIT >= 4096
+
+
+async def test_speed_change_of_an_open_port() -> None:
+    """serialx 1.15 reconfigures an open port; 1.7 sets its speed property."""
+    async with serving(make_line(), pty=True) as path:
+        transport = Transport(LineSettings(path, baudrate=300))
+        await transport.open()
+        try:
+            await transport.set_baudrate(9600)
+            assert transport.baudrate == 9600
+            await transport.set_baudrate(9600)  # the same speed: nothing to do
+            transport.write(b"x")
+            await transport.drain()
+            with pytest.raises(ValueError, match="baud rate 1234"):
+                await transport.set_baudrate(1234)
+        finally:
+            await transport.close()
+        with pytest.raises(ConnectionLost):
+            await transport.set_baudrate(300)
+
+
+async def test_a_raw_tcp_converter_keeps_its_speed() -> None:
+    async with serving(make_line()) as url:
+        transport = Transport(LineSettings(url, baudrate=300))
+        await transport.open()
+        try:
+            await transport.set_baudrate(9600)
+            assert transport.baudrate == 300
+        finally:
+            await transport.close()

@@ -15,24 +15,31 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 
 from custom_components.iec_meter.const import (
+    CONF_CONTENT_TIMEOUT,
+    CONF_DATA,
     CONF_DEVICE,
     CONF_INTER_REQUEST_DELAY,
-    CONF_LINK_ADDRESS,
-    CONF_MANUFACTURER_CODE,
-    CONF_PASSWORD,
-    CONF_PHASES,
-    CONF_POINT_ADDRESS,
+    CONF_PROTOCOL,
     CONF_RECONNECT_DELAY,
     CONF_REQUEST_TIMEOUT,
     CONF_RETRIES,
     CONF_SCAN_INTERVAL,
-    CONF_SERIAL_NUMBER,
     CONF_SETTLE_DELAY,
-    CONF_STANDARD_DATE,
+    CONF_SIGNALS,
     CONF_TIME_ZONE,
     DOMAIN,
     SUBENTRY_METER,
 )
+from custom_components.iec_meter.core.iec102.driver import (
+    LINK_ADDRESS,
+    MANUFACTURER_CODE,
+    PASSWORD,
+    POINT_ADDRESS,
+    SERIAL_NUMBER,
+    STANDARD_DATE,
+)
+from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
+from custom_components.iec_meter.core.model import SIGNALS
 from simulator.iec102_meter import MeterConfig
 from simulator.line import MeterLine
 from tests.conftest import MADRID, make_line
@@ -46,6 +53,7 @@ FAST_OPTIONS = {
     CONF_RETRIES: 1,
     CONF_INTER_REQUEST_DELAY: 0,
     CONF_RECONNECT_DELAY: 1000,
+    CONF_CONTENT_TIMEOUT: 2000,
     CONF_SETTLE_DELAY: 0.0,
 }
 
@@ -63,17 +71,23 @@ class Simulated:
     url: str
 
 
+def signals_of(phases: int = 3) -> list[str]:
+    """The IEC 102 signals a meter with that many phases delivers."""
+    return sorted(key for key in IEC102_SIGNALS if phases == 3 or SIGNALS[key].phase is None)
+
+
 def meter_record(link: int = 1, password: int = 1, phases: int = 3) -> dict[str, Any]:
     """Subentry data of a simulated meter, as the config flow stores it."""
     return {
-        CONF_LINK_ADDRESS: link,
-        CONF_POINT_ADDRESS: 1,
-        CONF_PASSWORD: password,
+        LINK_ADDRESS: link,
+        POINT_ADDRESS: 1,
+        PASSWORD: password,
         CONF_TIME_ZONE: "Europe/Madrid",
-        CONF_MANUFACTURER_CODE: 66,
-        CONF_SERIAL_NUMBER: 48_300_000 + link,
-        CONF_STANDARD_DATE: "04/2002",
-        CONF_PHASES: phases,
+        MANUFACTURER_CODE: 66,
+        SERIAL_NUMBER: 48_300_000 + link,
+        STANDARD_DATE: "04/2002",
+        CONF_SIGNALS: signals_of(phases),
+        CONF_DATA: [],
     }
 
 
@@ -115,8 +129,9 @@ def make_entry(url: str, *subentries: dict[str, Any], options: dict[str, Any] | 
     return MockConfigEntry(
         domain=DOMAIN,
         title=url.removeprefix("socket://"),
-        data={CONF_DEVICE: url},
+        data={CONF_PROTOCOL: "iec102", CONF_DEVICE: url},
         options=options or dict(FAST_OPTIONS),
+        minor_version=2,
         subentries_data=list(subentries) or [meter_subentry("House")],
     )
 

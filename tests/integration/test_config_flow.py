@@ -12,25 +12,29 @@ from homeassistant.helpers import selector
 import pytest
 import serialx
 
-from custom_components.iec_meter import config_flow
+from custom_components.iec_meter import config_flow, validation
 from custom_components.iec_meter.const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
     CONF_DEVICE,
     CONF_HOST,
-    CONF_LINK_ADDRESS,
     CONF_NAME,
     CONF_PARITY,
-    CONF_PASSWORD,
-    CONF_PHASES,
-    CONF_POINT_ADDRESS,
     CONF_PORT,
+    CONF_PROTOCOL,
+    CONF_SIGNALS,
     CONF_STOPBITS,
     CONF_TIME_ZONE,
     CONF_UTILITY,
-    DEFAULT_OPTIONS,
     DOMAIN,
     SUBENTRY_METER,
+)
+from custom_components.iec_meter.connection import default_options
+from custom_components.iec_meter.core.drivers import get_driver
+from custom_components.iec_meter.core.iec102.driver import (
+    LINK_ADDRESS as CONF_LINK_ADDRESS,
+    PASSWORD as CONF_PASSWORD,
+    POINT_ADDRESS as CONF_POINT_ADDRESS,
 )
 from simulator.iec102_meter import MeterConfig
 from tests.conftest import make_line, serving
@@ -39,6 +43,7 @@ from tests.scripted import scripted_meter
 from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry
 
 METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1}
+DEFAULT_OPTIONS = default_options(get_driver("iec102"))
 
 
 def host_port(url: str) -> dict[str, Any]:
@@ -55,8 +60,12 @@ def form_defaults(result: dict[str, Any]) -> dict[str, Any]:
 
 async def start(hass: HomeAssistant, utility: str = "other") -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
+    assert result["menu_options"] == ["iec102", "iec62056"]
+    result = await choose(hass, result, "iec102")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "utility"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_UTILITY: utility}
     )
@@ -81,14 +90,14 @@ async def test_network_meter_end_to_end(hass: HomeAssistant, simulated: Simulate
     result = await configure(hass, result, METER)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == simulated.url.removeprefix("socket://")
-    assert result["data"] == {CONF_DEVICE: simulated.url}
+    assert result["data"] == {CONF_PROTOCOL: "iec102", CONF_DEVICE: simulated.url}
     assert result["options"] == DEFAULT_OPTIONS
     entry = result["result"]
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == SUBENTRY_METER
     assert subentry.title == "House"
     assert subentry.unique_id == "66-48300001"
-    assert subentry.data[CONF_PHASES] == 3
+    assert len(subentry.data[CONF_SIGNALS]) == 24
     assert subentry.data[CONF_TIME_ZONE] == "Europe/Madrid"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
@@ -140,7 +149,7 @@ async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
         result = await configure(hass, result, {**METER, CONF_PASSWORD: 7})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"] == {
-            CONF_DEVICE: path, CONF_BAUDRATE: 9600, CONF_BYTESIZE: 8,
+            CONF_PROTOCOL: "iec102", CONF_DEVICE: path, CONF_BAUDRATE: 9600, CONF_BYTESIZE: 8,
             CONF_PARITY: "N", CONF_STOPBITS: 1,
         }  # fmt: skip
         entry = result["result"]
@@ -221,7 +230,7 @@ async def test_meter_errors_then_recover(
 async def test_meter_step_errors_from_odd_meters(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(config_flow, "DEFAULT_OPTIONS", FAST_OPTIONS)
+    monkeypatch.setattr(validation, "default_options", lambda driver: FAST_OPTIONS)
     busy = FakeLine(lambda frame: bytes.fromhex("10 01 01 00 02 16"))
     negative = FakeLine(_short_identity())
     for fake, error in ((busy, "meter_busy"), (negative, "protocol_error")):
@@ -270,7 +279,7 @@ async def test_meter_unexpected_error_and_lost_connection(
         raise RuntimeError("boom")
 
     with monkeypatch.context() as patch:
-        patch.setattr(config_flow, "probe_line", broken)
+        patch.setattr(validation, "probe_meter", broken)
         result = await configure(hass, result, METER)
     assert result["errors"] == {"base": "unknown"}
     await simulated.line.stop()  # the converter went away between the steps
@@ -291,15 +300,16 @@ async def test_options_flow(hass: HomeAssistant, simulated: Simulated) -> None:
     entry = await setup_entry(hass, make_entry(simulated.url))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
-    new = {"scan_interval": 10, "request_timeout": 500, "retries": 2,
-           "inter_request_delay": 50, "reconnect_delay": 5000, "settle_delay": 0.5}  # fmt: skip
+    new = {"scan_interval": 10, "request_timeout": 500, "retries": 2, "inter_request_delay": 50,
+           "reconnect_delay": 5000, "content_timeout": 9000, "settle_delay": 0.5}  # fmt: skip
     result = await hass.config_entries.options.async_configure(result["flow_id"], new)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.options == new
     assert entry.state is ConfigEntryState.LOADED
-    connection = entry.runtime_data.connection
+    connection = entry.runtime_data.bus
     assert connection.timing.request_timeout_ms == 500
+    assert connection.timing.content_timeout_ms == 9000
     assert connection.transport.settings.settle_delay == 0.5
 
 

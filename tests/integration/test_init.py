@@ -41,7 +41,7 @@ async def test_setup_and_unload(hass: HomeAssistant, simulated: Simulated) -> No
     assert float(hass.states.get(ENERGY).state) >= 12345
     assert hass.states.get(POWER).state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
     assert simulated.line.meters[0].logged_in
-    connection = entry.runtime_data.connection
+    connection = entry.runtime_data.bus
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -60,17 +60,17 @@ async def test_home_assistant_stop_closes_the_port(
     entry = await setup_entry(hass, make_entry(simulated.url))
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    assert not entry.runtime_data.connection.transport.is_open
+    assert not entry.runtime_data.bus.transport.is_open
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_options_change_reloads(hass: HomeAssistant, simulated: Simulated) -> None:
     entry = await setup_entry(hass, make_entry(simulated.url))
-    old = entry.runtime_data.connection
+    old = entry.runtime_data.bus
     hass.config_entries.async_update_entry(entry, options={**FAST_OPTIONS, CONF_SCAN_INTERVAL: 5})
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.connection is not old
+    assert entry.runtime_data.bus is not old
     assert not old.transport.is_open
     (coordinator,) = entry.runtime_data.coordinators.values()
     assert coordinator.update_interval.total_seconds() == 5
@@ -177,7 +177,7 @@ async def test_device_registry_entry(hass: HomeAssistant, simulated: Simulated) 
     assert device.manufacturer == "Manufacturer code 66"
     assert device.model == "IEC 870-5-102 (REE) meter"
     assert device.serial_number == "48300001"
-    assert device.sw_version == "IEC 870-5-102 04/2002"
+    assert device.sw_version is None  # P_MP_NA_2 carries no firmware version
     assert device.configuration_url == "http://127.0.0.1"
     assert entry.subentries  # the device belongs to the meter subentry
     # 2026.8 gave a device a single config entry and subentry; 2026.2 has a mapping.
@@ -225,7 +225,7 @@ async def test_unload_does_not_wait_long_for_a_silent_meter(
     from custom_components.iec_meter import coordinator as coordinator_module  # noqa: PLC0415
 
     entry = await setup_entry(hass, make_entry(simulated.url))
-    connection = entry.runtime_data.connection
+    connection = entry.runtime_data.bus
     monkeypatch.setattr(coordinator_module, "LOGOUT_TIMEOUT_S", 0.05)
     simulated.line.options.faults.silent_every = 1  # the logout will get no answer
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -26,6 +26,9 @@ def test_arguments_build_a_bus_with_faults() -> None:
             "--corrupt-every", "3",
             "--unsupported", "162",
             "--baud", "9600",
+            "--header-noise-every", "5",
+            "--babble", "2.5",
+            "--no-data",
         ]
     )  # fmt: skip
     line = build_line(args)
@@ -35,6 +38,9 @@ def test_arguments_build_a_bus_with_faults() -> None:
     assert line.meters[1].unsupported == frozenset({162})
     assert line.options.faults.corrupt_every == 3
     assert line.options.baud == 9600
+    assert line.options.faults.header_noise_every == 5
+    assert line.options.faults.babble == 2.5
+    assert line.options.faults.no_data
 
 
 @pytest.mark.parametrize("bad", ["--tcp=nope", "--meter=1,2", "--meter=a,b,c"])

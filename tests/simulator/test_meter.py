@@ -138,3 +138,130 @@ def test_session_timeout_keeps_a_busy_session(session_timeout: float) -> None:
     target.logged_in = True
     send(target, 0x49)
     assert target.logged_in
+
+
+# --- Range reads and the new faults, end to end over TCP ---------------------------------
+from datetime import timedelta  # noqa: E402
+
+from custom_components.iec_meter.core.errors import (  # noqa: E402
+    ConnectionLost,
+    DamagedAnswers,
+    NoData,
+    NotSupported,
+)
+from custom_components.iec_meter.core.iec102.asdu import (  # noqa: E402
+    decode_integrated_totals,
+    integrated_totals_request,
+)
+from custom_components.iec_meter.core.iec102.constants import (  # noqa: E402
+    RecordAddress,
+    TotalObject,
+)
+from custom_components.iec_meter.core.iec102.session import MeterAddress  # noqa: E402
+from custom_components.iec_meter.core.timing import Timing  # noqa: E402
+from simulator.line import Faults  # noqa: E402
+from tests.scripted import session_to  # noqa: E402
+
+QUICK = Timing(request_timeout_ms=100, retries=3, content_timeout_ms=500)
+
+
+def _profile(hours: int, **kwargs: object) -> Asdu:
+    return integrated_totals_request(
+        1,
+        NOON - timedelta(hours=hours),
+        NOON,
+        MADRID,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def test_range_read_end_to_end() -> None:
+    line = make_line(clock=lambda: NOON)
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        await session.start()
+        answers = await session.request_range(_profile(5), TypeId.M_IT_TK_2)
+        absolute = await session.request_range(
+            _profile(2, incremental=False, last=TotalObject.REACTIVE_Q4), TypeId.M_IT_TG_2
+        )
+        await session.finish()
+    assert len(answers) == 6  # period ends from the start hour to the end hour, inclusive
+    periods = [decode_integrated_totals(a, MADRID) for a in answers]
+    assert [p.period_end for p in periods] == [NOON - timedelta(hours=h) for h in range(5, -1, -1)]
+    assert [t.address for t in periods[0].totals] == list(range(1, 9))
+    assert periods[0].totals[-1].invalid
+    assert len(absolute) == 3
+    assert decode_integrated_totals(absolute[0], MADRID).totals[0].value >= 12_345
+
+
+async def test_range_read_ends_cleanly_without_data_and_refuses_unknown_records() -> None:
+    line = make_line(clock=lambda: NOON)
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        await session.start()
+        future = integrated_totals_request(
+            1, NOON + timedelta(hours=1), NOON + timedelta(hours=3), MADRID
+        )
+        assert await session.request_range(future, TypeId.M_IT_TK_2) == []
+        assert (
+            await session.request_range(_profile(2, record=RecordAddress.DAILY), TypeId.M_IT_TK_2)
+            == []
+        )
+        bad = Asdu(TypeId.C_CI_NU_2, Cause.ACTIVATION, 1, 11, count=1, body=b"\x01")
+        with pytest.raises(NotSupported):
+            await session.request_range(bad, TypeId.M_IT_TK_2)
+        objects = _profile(2)
+        none = Asdu(objects.type_id, objects.cause, 1, 11, 1, b"\x09\x09" + objects.body[2:])
+        assert await session.request_range(none, TypeId.M_IT_TK_2) == []
+
+
+async def test_range_type_not_available() -> None:
+    line = make_line(clock=lambda: NOON, unsupported=frozenset({TypeId.C_CI_NU_2}))
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        await session.start()
+        with pytest.raises(NotSupported, match="type not available"):
+            await session.request_range(_profile(3), TypeId.M_IT_TK_2)
+        with pytest.raises(NotSupported, match="point address unknown"):
+            await session.request_range(
+                integrated_totals_request(9, NOON - timedelta(hours=1), NOON, MADRID),
+                TypeId.M_IT_TK_2,
+            )
+
+
+async def test_range_read_not_logged_in_and_connection_lost_mid_range() -> None:
+    line = make_line(clock=lambda: NOON, faults=Faults(drop_after=10))
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        await session.start()  # 5 frames: status, reset, login, poll, (ACK'd)
+        with pytest.raises(ConnectionLost):
+            await session.request_range(_profile(24), TypeId.M_IT_TK_2)
+    target = meter()
+    send(target, 0x40)
+    send(target, 0x73, _profile(2))
+    refused = send(target, 0x5B)
+    assert isinstance(refused, VariableFrame) and Asdu.decode(refused.asdu).negative
+
+
+async def test_no_data_fault_and_header_noise() -> None:
+    async with serving(make_line(faults=Faults(no_data=True))) as url:
+        async with session_to(url, QUICK) as session:
+            with pytest.raises(NoData, match=r"had no data for C_AC_NA_2 within 0\.5 s"):
+                await session.start()
+    line = make_line(faults=Faults(header_noise_every=2))
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        await session.start()
+        for _ in range(4):
+            await session.request(instantaneous_request(1), TypeId.R_IN_VA_2)
+        assert session.link.retransmissions >= 2
+    line = make_line(faults=Faults(header_noise_every=1))
+    async with serving(line) as url, session_to(url, QUICK) as session:
+        with pytest.raises(DamagedAnswers):
+            await session.start()
+
+
+async def test_babbling_line_is_bounded() -> None:
+    line = make_line(faults=Faults(babble=0.3))
+    async with serving(line) as url, session_to(url, QUICK, MeterAddress(1, 1, 1)) as session:
+        await asyncio.sleep(0.4)  # the line babbles, then falls quiet
+        await session.start()
+        transport = session.link.transport
+        assert transport.bytes_dropped > 0 or line.babbled > 0
+        await session.request(instantaneous_request(1), TypeId.R_IN_VA_2)
+    assert line.babbled >= 512

@@ -30,8 +30,8 @@ class ConnectionLost(MeterError):
     """The connection closed while a request was under way."""
 
     hint = (
-        "The line was closed from the other end: some converters close idle connections, "
-        "and most accept only one client, so check that no other client is connected."
+        "The other end closed the line: some converters close idle connections, or another "
+        "client connected to the converter (most accept only one at a time)."
     )
 
 

@@ -1,13 +1,13 @@
-"""Every number and character of IEC 62056-21 (modes A to D) the client and simulator use.
+r"""Every number and character of IEC 62056-21 (modes A to D) the client and simulator use.
 
 Facts, in our words:
 
 * Characters are 7 data bits, even parity, 1 stop bit (7E1). Modes A, B and C start at
   300 baud; mode D is fixed at 2400 baud.
 * Sign-on: ``/ ? [address] ! CR LF``. The address is optional (one meter on the line).
-* Identification: ``/ XXX Z [\\W] ident CR LF``. XXX names the manufacturer; a lowercase
+* Identification: ``/ XXX Z [\W] ident CR LF``. XXX names the manufacturer; a lowercase
   third letter means the meter reacts within 20 ms instead of 200 ms. Z is the baud
-  character (tables below). ``\\W`` optionally announces enhanced capabilities.
+  character (tables below). ``\W`` optionally announces enhanced capabilities.
 * Acknowledgement / option select: ``ACK V Z Y CR LF`` (V protocol control, Z baud,
   Y mode control). It goes out at the old speed; only then do both sides switch.
 * Data message: ``STX data ! CR LF ETX BCC``; a partial block ends ``EOT BCC`` and the

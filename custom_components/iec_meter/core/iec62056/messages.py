@@ -84,7 +84,7 @@ def check_address(address: str) -> str:
 
 
 def sign_on_request(address: str = "") -> bytes:
-    """``/?<address>!\\r\\n``; an empty address reaches the only meter on the line."""
+    """``/?<address>!`` CR LF; an empty address reaches the only meter on the line."""
     return START_CHAR + REQUEST_CHAR + check_address(address).encode("ascii") + END_CHAR + CRLF
 
 
@@ -136,7 +136,7 @@ class Identification:
 
 
 def parse_identification(raw: bytes) -> Identification:
-    """Decode ``/XXXZ[\\W]ident\\r\\n`` (the ident keeps its first character)."""
+    r"""Decode ``/XXXZ[\W]ident`` CR LF (the ident keeps its first character)."""
     line = raw.removesuffix(CRLF)
     try:
         text = line.decode("ascii")

@@ -64,7 +64,12 @@ TIME_ADDRESS: Final = "0.9.1"
 
 #: Every OBIS code (C.D.E) that feeds a signal.
 STANDARD_CODES: Final = frozenset(
-    (*REGISTERS, *MEASUREMENTS, MAX_DEMAND, *(code for pair in SIGNED_POWERS.values() for code in pair))
+    (
+        *REGISTERS,
+        *MEASUREMENTS,
+        MAX_DEMAND,
+        *(code for pair in SIGNED_POWERS.values() for code in pair),
+    )
 )
 #: Every signal this module can deliver.
 SIGNAL_KEYS: Final = frozenset(
@@ -94,6 +99,7 @@ _SCALE: Final[Mapping[str, float]] = {
 }
 _STAMP_LENGTHS: Final = (10, 12)  # YYMMDDhhmm[ss]
 _CENTURY: Final = 2000
+_DIFFERENCE_DIGITS: Final = 9
 #: Second value of a data set (e.g. the max demand time stamp) in ``Reading.data``.
 EXTRA_VALUE_SEPARATOR: Final = "_"
 
@@ -190,7 +196,8 @@ def signals(data_sets: Iterable[DataSet], tz: tzinfo) -> tuple[dict[str, Value],
         if (plus in by_code and imported is None) or (minus in by_code and exported is None):
             values[key] = None
         else:
-            values[key] = (imported or 0.0) - (exported or 0.0)
+            # Rounded so 0.2 - 0.7 reads -0.5, as the meter's own digits say.
+            values[key] = round((imported or 0.0) - (exported or 0.0), _DIFFERENCE_DIGITS)
     demand = by_code.get(MAX_DEMAND)
     if demand is not None:
         values[MAX_DEMAND_SIGNAL] = _quantity(demand)

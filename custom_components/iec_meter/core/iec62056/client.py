@@ -1,0 +1,526 @@
+"""Read an IEC 62056-21 meter (modes A, B, C and D): one data readout per read.
+
+A read is a whole conversation: sign-on at the start speed, identification, the mode's
+speed change, the data message (NAK asks for a damaged block again, ACK for the next
+partial block), and the line back at the start speed. Identity and values come from
+the same readout, so a snapshot costs one readout. Every wait is bounded: the request
+timeout for the first character of an answer, an inter-character timeout after it, and
+a size limit on what we keep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import tzinfo
+import logging
+import math
+from typing import Any, ClassVar
+
+from ..bus import Bus
+from ..driver import MeterClient
+from ..errors import ConnectionLost, FrameError, NoResponse, ProtocolError
+from ..frame_log import FrameLog
+from ..model import Identity, Reading
+from ..timing import Timing
+from ..transport import Transport
+from .constants import (
+    ACK,
+    BAUDRATES,
+    CRLF,
+    DEFAULT_POLL_DELAY_MS,
+    DEFAULT_T2_MS,
+    EOT,
+    ETX,
+    INITIAL_BAUDRATE,
+    INTER_CHARACTER_TIMEOUT_S,
+    MAX_BLOCKS,
+    MAX_IDENTIFICATION_BYTES,
+    MAX_MESSAGE_BYTES,
+    MAX_POLL_DELAY_MS,
+    MAX_T2_MS,
+    MIN_T2_MS,
+    MODE_C_CHARS,
+    MODE_D_BAUDRATE,
+    NAK,
+    START_CHAR,
+    STX,
+    WAKE_UP_NUL_S,
+    WAKE_UP_PAUSE_S,
+    Mode,
+)
+from .datasets import DataSet, parse_data_block
+from .messages import (
+    Identification,
+    add_even_parity,
+    check_address,
+    decode_block,
+    option_select,
+    parse_identification,
+    sign_on_request,
+    strip_parity,
+)
+from .obis import labelled_data, serial_number, signals
+
+_LOGGER = logging.getLogger(__name__)
+
+_MS = 1000.0
+#: An inter-character timeout never shorter than this many characters' wire time.
+_INTER_CHARACTER_MIN_CHARS = 16
+
+# Keys of the identity fields (stored with a configured meter: keep them).
+FIELD_MANUFACTURER = "manufacturer_id"
+FIELD_IDENTIFICATION = "identification"
+FIELD_BAUD_CHAR = "baud_char"
+FIELD_ENHANCED = "enhanced"
+FIELD_SERIAL_ADDRESS = "serial_address"
+FIELD_DEVICE_ADDRESS = "device_address"
+
+
+class DamagedAnswer(ProtocolError):
+    """Answers arrived, but damaged (wrong BCC) every time the meter repeated them.
+
+    Usual causes: a wrong parity or data-bit setting, a noisy line, or a meter that
+    does not switch to the speed it announced.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Iec62056Settings:
+    """One meter on an IEC 62056-21 line."""
+
+    #: Device address of the sign-on; empty reaches the only meter on the line.
+    device_address: str = ""
+    mode: Mode = Mode.C
+    #: Speed of the sign-on (the standard's 300 baud).
+    initial_baudrate: int = INITIAL_BAUDRATE
+    #: Highest speed to switch to (0: what the meter announces). Set it to the initial
+    #: speed for a meter that announces a speed it never uses: then nothing switches.
+    max_baudrate: int = 0
+    #: Wait between the identification and the acknowledgement, ms (200-1500).
+    t2_ms: int = DEFAULT_T2_MS
+    #: Battery meter: send NUL characters for ~2.2 s and pause ~1.5 s before the sign-on.
+    wake_up: bool = False
+    #: The optical head echoes what it sends: read the echo back and drop it.
+    echo: bool = False
+    #: A 7E1 meter behind an 8N1 converter: clear bit 7 of what arrives, set even
+    #: parity in bit 7 of what is sent.
+    strip_parity: bool = False
+    #: Minimum quiet time on the line before anything is sent, ms.
+    poll_delay_ms: int = DEFAULT_POLL_DELAY_MS
+
+    def __post_init__(self) -> None:
+        """Refuse values the protocol cannot use, naming the field."""
+        check_address(self.device_address)
+        object.__setattr__(self, "mode", Mode(self.mode))
+        if self.initial_baudrate not in BAUDRATES:
+            raise ValueError(f"initial baud rate {self.initial_baudrate} not one of {BAUDRATES}")
+        if self.max_baudrate and self.max_baudrate not in BAUDRATES:
+            raise ValueError(f"max baud rate {self.max_baudrate} not 0 or one of {BAUDRATES}")
+        if not MIN_T2_MS <= self.t2_ms <= MAX_T2_MS:
+            raise ValueError(f"t2 {self.t2_ms} ms out of range ({MIN_T2_MS}-{MAX_T2_MS})")
+        if not 0 <= self.poll_delay_ms <= MAX_POLL_DELAY_MS:
+            raise ValueError(
+                f"poll delay {self.poll_delay_ms} ms out of range (0-{MAX_POLL_DELAY_MS})"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Readout:
+    """One data readout as received."""
+
+    identification: Identification
+    data_sets: tuple[DataSet, ...]
+    #: Lines of the data block that did not parse.
+    skipped: int
+    #: Speed the data message came at (the protocol's speed, also over a TCP converter).
+    baudrate: int
+
+
+def identity_of(readout: Readout, settings: Iec62056Settings) -> Identity:
+    """Who the meter is: its identification, and its serial number if a data set has it."""
+    ident = readout.identification
+    fields: dict[str, str | int] = {
+        FIELD_MANUFACTURER: ident.manufacturer,
+        FIELD_IDENTIFICATION: ident.ident,
+        FIELD_BAUD_CHAR: ident.baud_char,
+    }
+    if ident.enhanced:
+        fields[FIELD_ENHANCED] = ident.enhanced
+    if settings.device_address:
+        fields[FIELD_DEVICE_ADDRESS] = settings.device_address
+    found = serial_number(readout.data_sets)
+    if found is not None:
+        fields[FIELD_SERIAL_ADDRESS] = found[1]
+    serial = found[0] if found else settings.device_address or ident.ident
+    return Identity(
+        manufacturer=ident.manufacturer, serial=serial, model=ident.ident or None, fields=fields
+    )
+
+
+def reading_of(readout: Readout, tz: tzinfo) -> Reading:
+    """Signals and labelled data of a readout."""
+    values, timestamp = signals(readout.data_sets, tz)
+    return Reading(values=values, timestamp=timestamp, data=labelled_data(readout.data_sets))
+
+
+class Iec62056Client(MeterClient[Iec62056Settings]):
+    """Reads one IEC 62056-21 meter with a data readout."""
+
+    has_clock = False
+    #: NUL train and pause of the battery wake-up (s); tests shorten them.
+    wake_up_timing: ClassVar[tuple[float, float]] = (WAKE_UP_NUL_S, WAKE_UP_PAUSE_S)
+
+    def __init__(
+        self,
+        bus: Bus,
+        settings: Iec62056Settings,
+        tz: tzinfo,
+        frame_log: FrameLog | None = None,
+    ) -> None:
+        """Join the bus; nothing is sent until the first read."""
+        super().__init__(bus, settings, tz, frame_log)
+        self._buffer = bytearray()
+        self._last_readout: Readout | None = None
+        self._turn_readout: Readout | None = None
+        self._last_activity: float | None = None
+        #: Counters for diagnostics.
+        self.readouts = 0
+        self.naks_sent = 0
+        self.skipped_lines = 0
+        self.failed_readouts = 0
+
+    # --- properties ------------------------------------------------------------------
+    @property
+    def transport(self) -> Transport:
+        """The line's transport (shared with the bus's other meters)."""
+        return self.bus.transport
+
+    @property
+    def timing(self) -> Timing:
+        """The line's request timing."""
+        return self.bus.timing
+
+    @property
+    def last_readout(self) -> Readout | None:
+        """The most recent successful readout."""
+        return self._last_readout
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Counters and the last readout's speed."""
+        last = self._last_readout
+        return {
+            "readouts": self.readouts,
+            "failed_readouts": self.failed_readouts,
+            "naks_sent": self.naks_sent,
+            "skipped_lines": self.skipped_lines,
+            "data_baudrate": last.baudrate if last else None,
+            "data_sets": len(last.data_sets) if last else None,
+        }
+
+    # --- MeterClient -----------------------------------------------------------------
+    async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:
+        """One turn: a lost connection is reopened (within the retries) and tried again."""
+        self._turn_readout = None
+        reconnects = self.timing.retries
+        while True:
+            await self.bus.ensure_open()
+            try:
+                return await operation()
+            except ConnectionLost as err:
+                await self.bus.drop_line()
+                self._buffer.clear()
+                if reconnects <= 0:
+                    raise
+                reconnects -= 1
+                _LOGGER.debug("%s: %s; reconnecting", self._name, err)
+
+    async def _read_identity(self) -> Identity:
+        """The identity of the last readout (a readout first if there is none)."""
+        readout = self._last_readout or await self._readout_once_per_turn()
+        return identity_of(readout, self.settings)
+
+    async def _read_values(self) -> Reading:
+        """A data readout (reusing one made in this turn for the identity)."""
+        readout = self._turn_readout or await self._readout_once_per_turn()
+        return reading_of(readout, self.tz)
+
+    async def _readout_once_per_turn(self) -> Readout:
+        readout = await self.readout()
+        self._turn_readout = readout
+        return readout
+
+    # --- the readout -----------------------------------------------------------------
+    @property
+    def _name(self) -> str:
+        address = self.settings.device_address
+        return f"{self.bus.line.url}[{address}]" if address else self.bus.line.url
+
+    async def readout(self) -> Readout:
+        """A whole data readout; call within a turn with the line open.
+
+        No identification (or a data message that never comes) is tried again within
+        the retries; a damaged answer is asked for again with NAK inside the readout.
+        """
+        attempts = self.timing.retries + 1
+        last_error: NoResponse | None = None
+        for attempt in range(attempts):
+            try:
+                readout = await self._readout_once()
+            except NoResponse as err:
+                last_error = err
+                self.failed_readouts += 1
+                _LOGGER.debug("%s: try %d of %d: %s", self._name, attempt + 1, attempts, err)
+                continue
+            except ValueError as err:  # pragma: no cover - settings are checked up front
+                raise ProtocolError(str(err)) from err
+            finally:
+                await self._restore_speed()
+            self.readouts += 1
+            self.skipped_lines += readout.skipped
+            self._last_readout = readout
+            return readout
+        assert last_error is not None
+        raise last_error
+
+    async def _readout_once(self) -> Readout:
+        settings = self.settings
+        timeout = self.timing.request_timeout
+        if settings.mode is Mode.D:
+            await self.bus.set_speed(MODE_D_BAUDRATE)
+            self._discard()
+            ident = await self._read_identification(timeout)
+            return await self._read_data(ident, MODE_D_BAUDRATE)
+        await self.bus.set_speed(settings.initial_baudrate)
+        await self._quiet()
+        if settings.wake_up:
+            await self._wake_up()
+        self._discard()
+        request = sign_on_request(settings.device_address)
+        await self._send(request)
+        ident = await self._read_identification(timeout + self._wire_time(len(request)))
+        speed = await self._change_speed(ident)
+        return await self._read_data(ident, speed)
+
+    async def _change_speed(self, ident: Identification) -> int:
+        """The mode's speed change after the identification; returns the data's speed."""
+        settings = self.settings
+        mode = settings.mode
+        current = self.transport.baudrate
+        if mode is Mode.A:
+            return settings.initial_baudrate
+        if mode is Mode.B:
+            announced = ident.baudrate(Mode.B)
+            if announced is None or (settings.max_baudrate and announced > settings.max_baudrate):
+                return settings.initial_baudrate
+            await self.bus.set_speed(announced)
+            return announced
+        # Mode C: acknowledge with the chosen speed at the old speed, then switch.
+        target = self._mode_c_target(ident, current)
+        heard = self._last_activity if self._last_activity is not None else self._now()
+        pause = heard + settings.t2_ms / _MS - self._now()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        request = option_select(target)
+        await self._send(request)
+        await self.transport.drain()
+        # The port may report "drained" while the last characters are still on the wire.
+        await asyncio.sleep(self._wire_time(len(request)))
+        if self.bus.line.can_change_speed:
+            await self.bus.set_speed(target)
+        return target
+
+    def _mode_c_target(self, ident: Identification, current: int) -> int:
+        settings = self.settings
+        if not self.bus.line.can_change_speed:
+            # A raw TCP converter keeps its speed: ask the meter to stay at it.
+            return current if current in MODE_C_CHARS else settings.initial_baudrate
+        announced = ident.baudrate(Mode.C)
+        if announced is None:
+            return settings.initial_baudrate
+        limit = settings.max_baudrate or announced
+        allowed = [baud for baud in BAUDRATES if baud <= min(announced, limit)]
+        return max(allowed, default=settings.initial_baudrate)
+
+    async def _restore_speed(self) -> None:
+        if self.transport.is_open:
+            try:
+                await self.bus.set_speed(self.settings.initial_baudrate)
+            except ConnectionLost as err:
+                _LOGGER.debug("%s: restoring the speed: %s", self._name, err)
+
+    # --- receiving -------------------------------------------------------------------
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _wire_time(self, length: int) -> float:
+        return length * self.bus.line.bits_per_byte / self.transport.baudrate
+
+    def _inter_character_timeout(self) -> float:
+        floor = self._wire_time(_INTER_CHARACTER_MIN_CHARS)
+        return max(min(INTER_CHARACTER_TIMEOUT_S, self.timing.request_timeout), floor)
+
+    def _discard(self) -> None:
+        stale = self.transport.discard_input()
+        if stale or self._buffer:
+            _LOGGER.debug("%s: dropped %d stale bytes", self._name, len(stale) + len(self._buffer))
+        self._buffer.clear()
+
+    async def _fill(self, wait: float) -> None:
+        """Append what arrives within ``wait`` s; TimeoutError if nothing does."""
+        data = await self.transport.receive(wait)
+        if self.settings.strip_parity:
+            data = strip_parity(data)
+        self._buffer += data
+        self._last_activity = self._now()
+
+    async def _quiet(self) -> None:
+        """Leave the line quiet for the poll delay since our last activity."""
+        pause = max(self.settings.poll_delay_ms / _MS, self.timing.inter_request_delay)
+        if self._last_activity is None or not pause:
+            return
+        wait = self._last_activity + pause - self._now()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _wake_up(self) -> None:
+        """NULs for the wake-up duration at the current speed, then the pause."""
+        nuls, pause = self.wake_up_timing
+        count = max(1, math.ceil(nuls / self._wire_time(1)))
+        started = self._now()
+        await self._send(bytes(count), echo=False)
+        await self.transport.drain()
+        await asyncio.sleep(max(0.0, started + nuls - self._now()) + pause)
+
+    async def _send(self, data: bytes, echo: bool = True) -> None:
+        dump = self.frame_log.add("tx", data)
+        _LOGGER.debug("%s: -> %s", self._name, dump)
+        self.transport.write(add_even_parity(data) if self.settings.strip_parity else data)
+        self._last_activity = self._now()
+        if echo and self.settings.echo:
+            await self._drop_echo(data)
+
+    async def _drop_echo(self, sent: bytes) -> None:
+        """Read back and drop the head's echo of ``sent`` (bytes that differ are kept)."""
+        deadline = self._now() + self.timing.request_timeout + self._wire_time(len(sent))
+        while len(self._buffer) < len(sent) and sent.startswith(self._buffer):
+            try:
+                await self._fill(deadline - self._now())
+            except TimeoutError:
+                break
+        if self._buffer.startswith(sent):
+            del self._buffer[: len(sent)]
+        else:
+            _LOGGER.debug("%s: no echo of %d bytes", self._name, len(sent))
+
+    async def _read_identification(self, first_wait: float) -> Identification:
+        """The next line that parses as an identification (other lines are skipped)."""
+        deadline = self._now() + first_wait
+        while True:
+            end = self._buffer.find(CRLF)
+            while end >= 0:
+                line = bytes(self._buffer[: end + len(CRLF)])
+                del self._buffer[: end + len(CRLF)]
+                start = line.rfind(START_CHAR)
+                if start >= 0:
+                    try:
+                        ident = parse_identification(line[start:])
+                    except FrameError as err:
+                        _LOGGER.debug("%s: skipped %s", self._name, err)
+                    else:
+                        dump = self.frame_log.add("rx", line[start:])
+                        _LOGGER.debug("%s: <- %s", self._name, dump)
+                        return ident
+                end = self._buffer.find(CRLF)
+            if len(self._buffer) > MAX_IDENTIFICATION_BYTES:
+                start = self._buffer.rfind(START_CHAR)
+                del self._buffer[: start if start >= 0 else len(self._buffer)]
+            started = START_CHAR in self._buffer
+            wait = self._inter_character_timeout() if started else deadline - self._now()
+            try:
+                await self._fill(wait)
+            except TimeoutError as err:
+                raise NoResponse(
+                    f"{self._name}: no identification from the meter within "
+                    f"{first_wait:.1f} s (check the device address, mode, speed, 7E1 "
+                    "framing and the optical head or wiring)"
+                ) from err
+
+    async def _read_data(self, ident: Identification, baudrate: int) -> Readout:
+        """The data message, block by block: NAK a damaged block, ACK a partial one."""
+        naks = 0
+        texts: list[str] = []
+        first_wait = self.timing.request_timeout + ident.reaction_time
+        while True:
+            raw = await self._read_block(first_wait)
+            try:
+                block = decode_block(raw)
+            except FrameError as err:
+                if naks >= self.timing.retries:
+                    raise DamagedAnswer(
+                        f"{self._name}: the meter's answers arrived damaged "
+                        f"{naks + 1} times ({err})"
+                    ) from err
+                naks += 1
+                self.naks_sent += 1
+                _LOGGER.debug("%s: %s; asking again", self._name, err)
+                await self._answer(NAK, ident)
+                continue
+            texts.append(block.text)
+            if block.final:
+                break
+            if len(texts) >= MAX_BLOCKS:
+                raise ProtocolError(f"{self._name}: more than {MAX_BLOCKS} partial blocks")
+            await self._answer(ACK, ident)
+        parsed = parse_data_block("".join(texts))
+        if parsed.skipped:
+            _LOGGER.debug("%s: %d lines of the readout skipped", self._name, parsed.skipped)
+        return Readout(ident, parsed.data_sets, parsed.skipped, baudrate)
+
+    async def _answer(self, control: int, ident: Identification) -> None:
+        """Send ACK or NAK after the meter's reaction time (stale bytes dropped)."""
+        await asyncio.sleep(ident.reaction_time)
+        self._discard()
+        await self._send(bytes((control,)))
+
+    async def _read_block(self, first_wait: float) -> bytes:
+        """``STX ... ETX|EOT BCC``; bytes before STX are noise and dropped."""
+        deadline = self._now() + first_wait
+        scanned = 1
+        taken = 0
+        while True:
+            start = self._buffer.find(STX)
+            if start < 0:
+                taken += len(self._buffer)
+                self._buffer.clear()
+            elif start > 0:
+                taken += start
+                del self._buffer[:start]
+                scanned = 1
+            if self._buffer:
+                end = _block_end(self._buffer, scanned)
+                if end is not None:
+                    raw = bytes(self._buffer[:end])
+                    del self._buffer[:end]
+                    dump = self.frame_log.add("rx", raw)
+                    _LOGGER.debug("%s: <- %s", self._name, dump)
+                    return raw
+                scanned = max(1, len(self._buffer) - 1)
+            if taken + len(self._buffer) > MAX_MESSAGE_BYTES:
+                raise ProtocolError(f"{self._name}: answer longer than {MAX_MESSAGE_BYTES} bytes")
+            wait = self._inter_character_timeout() if self._buffer else deadline - self._now()
+            try:
+                await self._fill(wait)
+            except TimeoutError as err:
+                got = f"stopped after {len(self._buffer)} bytes" if self._buffer else "never came"
+                raise NoResponse(f"{self._name}: the data message {got}") from err
+
+
+def _block_end(buffer: bytearray, scanned: int) -> int | None:
+    """Index after the BCC of the block at the buffer's start, if it has arrived."""
+    ends = [index for index in (buffer.find(ETX, scanned), buffer.find(EOT, scanned)) if index >= 0]
+    if not ends:
+        return None
+    end = min(ends)
+    return end + 2 if end + 1 < len(buffer) else None

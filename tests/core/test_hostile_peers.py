@@ -1,0 +1,161 @@
+"""Hostile peers: each read ends in bounded time with the right error and hint, and
+leaves no socket, task or buffer behind."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import os
+import random
+import re
+import time
+
+import pytest
+
+from custom_components.iec_meter.core.errors import (
+    ConnectionLost,
+    DamagedAnswers,
+    MeterError,
+    NoData,
+    NoResponse,
+    ProtocolError,
+)
+from custom_components.iec_meter.core.iec102.asdu import Asdu, identity_request
+from custom_components.iec_meter.core.iec102.constants import SecondaryFunction, TypeId
+from custom_components.iec_meter.core.iec102.frames import (
+    FixedFrame,
+    SingleCharFrame,
+    VariableFrame,
+)
+from custom_components.iec_meter.core.timing import Timing
+from tests.scripted import Script, fixed, meter_script, scripted_meter, session_to
+
+#: Short timeouts: 3 tries of 0.1 s, "no data" accepted for 0.5 s.
+QUICK = Timing(request_timeout_ms=100, retries=2, content_timeout_ms=500)
+#: Every read must end well within this.
+BOUND_S = 3.0
+LOGIN_OK = VariableFrame(
+    0x08, 1, Asdu(TypeId.C_AC_NA_2, 7, 1, count=1, body=b"\x01\0\0\0").encode()
+).encode()
+
+
+def _fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+@pytest.fixture
+async def no_leaks() -> AsyncIterator[None]:
+    """Fail when a test leaves a descriptor or a task behind."""
+    before = _fds()
+    yield
+    await asyncio.sleep(0)
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    assert others == []
+    assert _fds() <= before
+
+
+def _random_bytes(seed: int) -> Script:
+    rng = random.Random(seed)
+    return lambda frame: rng.randbytes(rng.randint(1, 40))
+
+
+def _damaged(frame: FixedFrame | VariableFrame) -> bytes:
+    raw = bytearray(fixed(SecondaryFunction.LINK_STATUS, frame.address))
+    raw[4] ^= 0xFF
+    return bytes(raw)
+
+
+CASES: list[tuple[str, Script, type[MeterError], str]] = [
+    ("silent", lambda frame: b"", NoResponse, "no answer after 3 tries"),
+    ("random bytes", _random_bytes(7), NoResponse, "link address 1"),
+    (
+        "another link address",
+        lambda frame: fixed(SecondaryFunction.LINK_STATUS, frame.address + 1),
+        NoResponse,
+        "no answer",
+    ),
+    (
+        "E5 to everything",
+        lambda frame: SingleCharFrame().encode(),
+        ProtocolError,
+        "never as the request expects",
+    ),
+    (
+        "endless no data",
+        meter_script(lambda frame: fixed(SecondaryFunction.NO_DATA)),
+        NoData,
+        "the meter answers but had no data for C_AC_NA_2 within 0.5 s",
+    ),
+    ("bad checksums", _damaged, DamagedAnswers, "answers arrived damaged (checksum / framing)"),
+]
+
+
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize(
+    ("script", "error", "message"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+async def test_hostile_peer(script: Script, error: type[MeterError], message: str) -> None:
+    async with scripted_meter(script) as (url, received):
+        async with session_to(url, QUICK) as session:
+            started = time.monotonic()
+            with pytest.raises(error, match=re.escape(message)) as caught:
+                async with asyncio.timeout(BOUND_S):
+                    await session.start()
+            elapsed = time.monotonic() - started
+            assert session.link._parser.pending == 0 or session.link._parser.pending < 300
+    assert elapsed < BOUND_S
+    err = caught.value
+    assert err.hint == type(err).hint and err.hint
+    if not isinstance(err, NoResponse) or isinstance(err, DamagedAnswers):
+        assert "wiring" not in err.hint
+    assert received  # the peer did hear us
+
+
+async def test_endless_no_data_is_paced(no_leaks: None) -> None:
+    script = meter_script(lambda frame: fixed(SecondaryFunction.NO_DATA))
+    async with scripted_meter(script) as (url, received):
+        async with session_to(url, QUICK) as session:
+            with pytest.raises(NoData) as caught:
+                await session.start()
+    polls = len(received) - 3  # link status, reset, login
+    # Unpaced, 0.5 s of polling over loopback is thousands of polls.
+    assert 3 <= polls <= 12
+    assert "wiring" not in caught.value.hint
+
+
+async def test_close_on_accept(no_leaks: None) -> None:
+    async with scripted_meter(lambda frame: b"", close_on_accept=True) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await asyncio.sleep(0.05)
+            with pytest.raises(ConnectionLost) as caught:
+                async with asyncio.timeout(BOUND_S):
+                    await session.start()
+    assert "idle" in caught.value.hint and "another client" in caught.value.hint
+
+
+async def test_damaged_header_holding_e5_is_asked_again(no_leaks: None) -> None:
+    """The issue's case end to end: no phantom ACK, the meter repeats its answer."""
+    answer = VariableFrame(
+        0x08,
+        1,
+        Asdu(TypeId.P_MP_NA_2, 5, 1, count=1, body=bytes.fromhex("24 e5 c6 12 e1 02")).encode(),
+    ).encode()
+    damaged = bytearray(answer)
+    damaged[1] ^= 0x01
+    polls: list[int] = []
+
+    def class2(frame: FixedFrame | VariableFrame) -> bytes:
+        polls.append(frame.control)
+        if len(polls) == 1:
+            return LOGIN_OK
+        return bytes(damaged) if len(polls) == 2 else answer
+
+    async with scripted_meter(meter_script(class2)) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            result = await session.request(identity_request(1), TypeId.P_MP_NA_2)
+    assert result.body[1] == 0xE5
+    assert polls[1] == polls[2]  # the same FCB: a retransmission, not a new poll
+    assert session.link.retransmissions == 1

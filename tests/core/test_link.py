@@ -1,0 +1,74 @@
+"""The link layer: which error says why every try failed, and the no-data pacing."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.iec_meter.core.errors import (
+    DamagedAnswers,
+    MeterBusy,
+    NoResponse,
+    ProtocolError,
+)
+from custom_components.iec_meter.core.iec102.constants import PrimaryFunction, SecondaryFunction
+from custom_components.iec_meter.core.iec102.frames import FixedFrame
+from custom_components.iec_meter.core.iec102.link import LinkLayer, Outcome
+from custom_components.iec_meter.core.iec102.session import no_data_pause
+from custom_components.iec_meter.core.timing import Timing
+from custom_components.iec_meter.core.transport import LineSettings, Transport
+from tests.scripted import fixed, scripted_meter, session_to
+
+S, D, B, U = Outcome.SILENCE, Outcome.DAMAGED, Outcome.BUSY, Outcome.UNEXPECTED
+
+
+def link() -> LinkLayer:
+    return LinkLayer(Transport(LineSettings("socket://127.0.0.1:1")), 5, Timing())
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "error", "text"),
+    [
+        ([S, S, S, S], NoResponse, "no answer after 4 tries of 3 s"),
+        ([S, D, S, D], DamagedAnswers, "damaged (checksum / framing) in 2 of 4 tries"),
+        ([U, D, U, U], DamagedAnswers, "in 1 of 4"),
+        ([D, D, D, B], MeterBusy, "busy"),
+        ([U, U, U, U], ProtocolError, "answered 4 times, never as the request expects"),
+        ([U, S, U, U], NoResponse, "no answer"),
+    ],
+)
+def test_failure_names_the_cause(outcomes: list[Outcome], error: type, text: str) -> None:
+    err = link()._failure(outcomes)
+    assert type(err) is error
+    assert text in str(err)
+    assert str(err).startswith("link address 5")
+
+
+def test_outcomes_are_an_enum_with_readable_values() -> None:
+    assert Outcome.DAMAGED.value == "damaged answer"
+    assert {o.name for o in Outcome} == {"SILENCE", "DAMAGED", "BUSY", "UNEXPECTED"}
+
+
+def test_hints_point_the_right_way() -> None:
+    assert "wiring" in NoResponse.hint
+    assert "parity" in DamagedAnswers.hint and "termination" in DamagedAnswers.hint
+    assert DamagedAnswers.hint != NoResponse.hint
+
+
+def test_no_data_pause_grows_and_is_bounded() -> None:
+    pauses = [no_data_pause(n) for n in range(1, 12)]
+    assert pauses[0] == 0.0  # the first repeat goes out at once
+    assert pauses[1:5] == [0.02, 0.04, 0.08, 0.16]
+    assert max(pauses) == 1.0
+    assert no_data_pause(1000) == 1.0
+
+
+async def test_busy_then_answer() -> None:
+    answers = [fixed(SecondaryFunction.NACK_BUSY), fixed(SecondaryFunction.LINK_STATUS)]
+    async with scripted_meter(lambda frame: answers.pop(0)) as (url, received):
+        async with session_to(url, Timing(request_timeout_ms=100)) as session:
+            frame = await session.link.send_fixed(
+                PrimaryFunction.REQUEST_LINK_STATUS,
+                lambda f: True,
+            )
+    assert frame == FixedFrame(0x0B, 1)
+    assert len(received) == 2
