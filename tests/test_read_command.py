@@ -12,7 +12,9 @@ import sys
 import pytest
 
 from custom_components.iec_meter import cli
-from custom_components.iec_meter.core.reading import SIGNAL_KEYS
+from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
+
+SIGNAL_KEYS = sorted(IEC102_SIGNALS)
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -94,7 +96,7 @@ async def test_silent_meter_exits_1_with_a_hint(
     err = capsys.readouterr().err
     assert status == 1
     assert "no answer" in err
-    assert "check the link address, baud rate, parity and wiring" in err
+    assert "hint: Check the link address, the baud rate and parity" in err
 
 
 async def test_unreachable_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,7 +104,7 @@ async def test_unreachable_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert status == 1
     assert "does-not-exist" in err
-    assert "hint: check the port path" in err
+    assert "hint: Check the serial port path" in err
 
 
 async def test_bad_time_zone_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,9 +112,28 @@ async def test_bad_time_zone_exits_1(capsys: pytest.CaptureFixture[str]) -> None
     assert "Mars/Olympus" in capsys.readouterr().err
 
 
-async def test_as_a_module(simulator_url: str) -> None:
+#: Runs the command as ``python -m`` would, in a Python where Home Assistant cannot be
+#: imported (it is installed here, so importing it must be made to fail), then checks it
+#: was never loaded. CI also runs the command in an environment with only serialx.
+WITHOUT_HOME_ASSISTANT = """
+import runpy, sys
+
+class NoHomeAssistant:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "homeassistant":
+            raise ImportError("Home Assistant must not be needed by the read command")
+
+sys.meta_path.insert(0, NoHomeAssistant())
+try:
+    runpy.run_module("custom_components.iec_meter", run_name="__main__", alter_sys=True)
+finally:
+    assert not any(name.startswith("homeassistant") for name in sys.modules)
+"""
+
+
+async def test_as_a_module_without_home_assistant(simulator_url: str) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "custom_components.iec_meter", "read",
+        sys.executable, "-c", WITHOUT_HOME_ASSISTANT, "read",
         "--url", simulator_url, "--password", "7", "--json",
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,

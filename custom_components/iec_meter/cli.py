@@ -163,17 +163,20 @@ def _text(value: Any, precision: int | None) -> str:
 
 def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
     """Human-readable report: identity, clock and one line per signal and labelled value."""
-    lines = []
+    head: list[tuple[str, str]] = []
     identity = snapshot.identity
     if identity is not None:
-        width = max(len(name) for name in identity.fields) if identity.fields else 0
-        lines += [f"{name:<{width}}  {value}" for name, value in identity.fields.items()]
+        head += [
+            (name.replace("_", " ").capitalize(), str(v)) for name, v in identity.fields.items()
+        ]
     if snapshot.clock is not None:
         drift = (snapshot.clock - datetime.now(snapshot.clock.tzinfo)).total_seconds()
-        lines.append(f"Meter clock  {snapshot.clock:%Y-%m-%d %H:%M:%S %Z} ({drift:+.0f} s)")
+        head.append(("Meter clock", f"{snapshot.clock:%Y-%m-%d %H:%M:%S %Z} ({drift:+.0f} s)"))
     reading = snapshot.reading
     if reading.timestamp is not None:
-        lines.append(f"Values at  {reading.timestamp:%Y-%m-%d %H:%M %Z}")
+        head.append(("Values at", f"{reading.timestamp:%Y-%m-%d %H:%M %Z}"))
+    width = max((len(label) for label, _ in head), default=0)
+    lines = [f"{label:<{width}}  {value}" for label, value in head]
     keys = [key for key in SIGNALS if key in driver.signals or key in reading.values]
     width = max(len(key) for key in keys)
     lines += ["", f"{'signal':<{width}}  {'value':>14}  unit", f"{'-' * width}  {'-' * 14}  ----"]
@@ -195,7 +198,7 @@ def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
     out.write("\n".join(lines) + "\n")
 
 
-def _fail(err: Exception, hint: str | None) -> None:
+def _fail(err: Exception | str, hint: str | None) -> None:
     print(f"error: {err}", file=sys.stderr)
     if hint:
         print(f"hint: {hint}", file=sys.stderr)
@@ -212,10 +215,10 @@ async def run(argv: Sequence[str] | None = None) -> int:
     try:
         snapshot = await read_meter(args)
     except AuthenticationRejected as err:
-        _fail(err, getattr(err, "hint", "check the read-only password (a number)"))
+        _fail(f"password rejected: {err}", err.hint)
         return EXIT_AUTH
     except MeterError as err:
-        _fail(err, getattr(err, "hint", None))
+        _fail(err, err.hint)
         return EXIT_FAILED
     except (ValueError, ZoneInfoNotFoundError) as err:
         _fail(err, None)

@@ -283,3 +283,8 @@ def test_short_totals_and_range_bodies_are_protocol_errors() -> None:
     with pytest.raises(ProtocolError, match="range request"):
         decode_range_request(Asdu(123, 6, 1, count=1, body=bytes(5)), MADRID)
     assert IntegratedTotal(1, 5).invalid is False
+
+
+def test_short_clock_body_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="clock body"):
+        decode_clock(Asdu(72, 5, 1, body=bytes(3)), MADRID)

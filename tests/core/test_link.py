@@ -72,3 +72,67 @@ async def test_busy_then_answer() -> None:
             )
     assert frame == FixedFrame(0x0B, 1)
     assert len(received) == 2
+
+
+# --- Session answers from a scripted meter -------------------------------------------------
+from custom_components.iec_meter.core.errors import AuthenticationRejected, NoData  # noqa: E402
+from custom_components.iec_meter.core.iec102.asdu import Asdu, identity_request  # noqa: E402
+from custom_components.iec_meter.core.iec102.constants import TypeId  # noqa: E402
+from custom_components.iec_meter.core.iec102.frames import VariableFrame  # noqa: E402
+from custom_components.iec_meter.core.iec102.session import MeterAddress  # noqa: E402
+from tests.scripted import meter_script  # noqa: E402
+
+QUICK = Timing(request_timeout_ms=100, retries=1, content_timeout_ms=300, inter_request_delay_ms=1)
+
+
+def _data(asdu: Asdu) -> bytes:
+    return VariableFrame(0x08, 1, asdu.encode()).encode()
+
+
+LOGIN_OK = _data(Asdu(TypeId.C_AC_NA_2, 7, 1, count=1, body=b"\x01\0\0\0"))
+
+
+def _sequence(*answers: bytes):
+    queue = [LOGIN_OK, *answers]
+    return meter_script(lambda frame: queue.pop(0) if queue else fixed(SecondaryFunction.NO_DATA))
+
+
+@pytest.mark.parametrize(
+    ("answers", "error", "text"),
+    [
+        ((_data(Asdu(TypeId.P_MP_NA_2, 5, 2)),), ProtocolError, "point address 2"),
+        ((_data(Asdu(TypeId.C_RD_NA_2, 7, 1, negative=True)),), ProtocolError, "negative"),
+        ((_data(Asdu(99, 5, 1)), b"\xe5"), NoData, "no data for C_RD_NA_2"),
+    ],
+)
+async def test_request_answers(answers: tuple[bytes, ...], error: type, text: str) -> None:
+    async with scripted_meter(_sequence(*answers)) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            with pytest.raises(error, match=text):
+                await session.request(identity_request(1), TypeId.P_MP_NA_2)
+
+
+async def test_range_ignores_strays_and_login_can_be_rejected() -> None:
+    request = Asdu(TypeId.C_CI_NU_2, 6, 1, 11, count=1, body=bytes(12))
+    script = _sequence(
+        _data(Asdu(TypeId.C_CI_NU_2, 7, 1, 11)),
+        _data(Asdu(99, 5, 1)),
+        _data(Asdu(TypeId.M_IT_TK_2, 5, 1, 11)),
+        _data(Asdu(TypeId.C_CI_NU_2, 10, 1, 11)),
+    )
+    async with scripted_meter(script) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            assert len(await session.request_range(request, TypeId.M_IT_TK_2)) == 1
+    rejected = meter_script(lambda frame: _data(Asdu(TypeId.C_AC_NA_2, 7, 1, negative=True)))
+    async with scripted_meter(rejected) as (url, _):
+        async with session_to(url, QUICK) as session:
+            with pytest.raises(AuthenticationRejected):
+                await session.start()
+
+
+@pytest.mark.parametrize("fields", [(70000, 1, 1), (1, 70000, 1), (1, 1, 2**32)])
+def test_meter_address_ranges(fields: tuple[int, int, int]) -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        MeterAddress(*fields)

@@ -8,6 +8,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 import pytest
 
 from custom_components.iec_meter import async_remove_config_entry_device
@@ -247,3 +248,82 @@ async def test_failed_setup_releases_the_port(
     assert simulated.line.connections == 1
     # The port was released: a new client can connect at once (one session at a time).
     assert not simulated.line._busy
+
+
+def _release_1_entry(url: str) -> MockConfigEntry:
+    """A connection exactly as release 0.1.0 (config entry version 1.1) stored it."""
+    record = {
+        "link_address": 1, "point_address": 1, "password": 1, "time_zone": "Europe/Madrid",
+        "manufacturer_code": 66, "serial_number": 48300001, "standard_date": "04/2002",
+        "phases": 3,
+    }  # fmt: skip
+    single = {**record, "link_address": 2, "password": 2, "serial_number": 48300002, "phases": 1}
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=url.removeprefix("socket://"),
+        data={"device": url},
+        options={
+            "scan_interval": 30,
+            "request_timeout": 200,
+            "retries": 1,
+            "inter_request_delay": 0,
+            "reconnect_delay": 1000,
+            "settle_delay": 0.0,
+        },  # fmt: skip
+        version=1,
+        minor_version=1,
+        subentries_data=[
+            {
+                "data": record,
+                "subentry_type": "meter",
+                "title": "House",
+                "unique_id": "66-48300001",
+            },
+            {
+                "data": single,
+                "subentry_type": "meter",
+                "title": "Garage",
+                "unique_id": "66-48300002",
+            },
+        ],  # fmt: skip
+    )
+
+
+@pytest.mark.parametrize("meter_configs", [TWO_METERS])
+async def test_an_entry_of_the_first_release_keeps_every_id(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = _release_1_entry(simulated.url)
+    entry.add_to_hass(hass)
+    registry = er.async_get(hass)
+    # Entities the first release registered, with the ids it gave them.
+    for meter, key in (("48300001", "active_energy_import"), ("48300002", "voltage_l1")):
+        registry.async_get_or_create(
+            "sensor", DOMAIN, f"66-{meter}_{key}", config_entry=entry,
+            suggested_object_id=f"legacy_{meter}_{key}",
+        )  # fmt: skip
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.data == {"protocol": "iec102", "device": simulated.url}
+    house, garage = entry.subentries.values()
+    assert (house.unique_id, garage.unique_id) == ("66-48300001", "66-48300002")
+    assert len(house.data["signals"]) == 24
+    assert not any(key.endswith(("_l2", "_l3")) for key in garage.data["signals"])
+    # The same entity ids, now with live values.
+    assert float(hass.states.get("sensor.legacy_48300001_active_energy_import").state) >= 12345
+    assert float(hass.states.get("sensor.legacy_48300002_voltage_l1").state) > 200
+    assert registry.async_get_entity_id("sensor", DOMAIN, "66-48300002_voltage_l2") is None
+    devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    assert {identifier for device in devices for identifier in device.identifiers} == {
+        (DOMAIN, "66-48300001"),
+        (DOMAIN, "66-48300002"),
+    }
+
+
+async def test_an_entry_of_a_newer_release_is_refused(hass: HomeAssistant) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, data={"device": "socket://127.0.0.1:9"}, version=2)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.MIGRATION_ERROR

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from custom_components.iec_meter.core.iec102 import MeterAddress
+from custom_components.iec_meter.core.iec102.client import Iec102Settings as MeterAddress
 from simulator.cli import build_line, build_parser, serve
 from tests.conftest import client_for
 
@@ -61,7 +61,7 @@ async def test_serve_prints_ready_and_stops(capsys: pytest.CaptureFixture[str]) 
     assert out.startswith("READY socket://127.0.0.1:")
     assert out.count("\n") == 1
     async with client_for(out.split()[1], MeterAddress(1, 1, 7)) as client:
-        assert (await client.read_identity()).serial_number == 48300001
+        assert (await client.read_identity()).serial == "48300001"
     stop.set()
     await task
 

@@ -118,7 +118,7 @@ async def test_one_session_at_a_time() -> None:
         assert await asyncio.wait_for(reader.read(10), 1) == b""  # closed at once
         writer.close()
         await writer.wait_closed()
-        assert (await client.read_identity()).serial_number == 48300001
+        assert (await client.read_identity()).serial == "48300001"
 
 
 async def test_pacing_takes_at_least_the_wire_time() -> None:
@@ -126,9 +126,9 @@ async def test_pacing_takes_at_least_the_wire_time() -> None:
     async with serving(line) as url, client_for(url) as client:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        await client.read_instantaneous()
+        await client.read_values()
         elapsed = loop.time() - start
-        wire = (client.transport.bytes_sent + client.transport.bytes_received) * 10 / 9600
+        wire = (client.bus.transport.bytes_sent + client.bus.transport.bytes_received) * 10 / 9600
     assert elapsed >= wire + 6 * 0.005
 
 

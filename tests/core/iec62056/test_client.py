@@ -28,6 +28,8 @@ from simulator.meter_model import MeterModel
 
 TZ = ZoneInfo("Europe/Madrid")
 FAST = Timing(request_timeout_ms=300, retries=2, reconnect_delay_ms=1000)
+#: For reads that must fail: no retries, so the test stays short.
+ONCE = replace(FAST, retries=0)
 #: Tests start at 2400 baud (the logic is the same as at 300, the wire time shorter).
 START = 2400
 SHORT_DATA = ("C.1.0(87654321)", "1.8.0(0000100.5*kWh)", "1.7.0(0.250*kW)")
@@ -148,7 +150,7 @@ async def test_max_baudrate_limits_the_mode_c_switch() -> None:
 @pytest.mark.parametrize("mode", [Mode.B, Mode.C])
 async def test_meter_that_never_switches(mode: Mode) -> None:
     line = make_line(meter(mode=mode, fake_switch=True, data_lines=SHORT_DATA))
-    async with on_bus(line, pty=True) as bus:
+    async with on_bus(line, pty=True, timing=ONCE) as bus:
         with pytest.raises((NoResponse, DamagedAnswer)):
             await client(bus, mode=mode).read_values()
         assert bus.transport.baudrate == START
@@ -160,7 +162,7 @@ async def test_meter_that_never_switches(mode: Mode) -> None:
 async def test_two_meters_on_one_line_by_address() -> None:
     first, second = meter(address="1001", serial="111"), meter(address="1002", serial="222")
     line = make_line(first, second)
-    async with on_bus(line) as bus:
+    async with on_bus(line, timing=ONCE) as bus:
         one = client(bus, device_address="1001")
         two = client(bus, device_address="1002")
         assert (await one.read_identity()).serial == "111"
@@ -263,7 +265,7 @@ async def test_echo_setting_without_an_echo() -> None:
 
 async def test_seven_bit_meter_behind_an_eight_bit_converter() -> None:
     line = make_line(parity_bit7=True)
-    async with on_bus(line, bytesize=8, parity="N") as bus:
+    async with on_bus(line, timing=ONCE, bytesize=8, parity="N") as bus:
         with pytest.raises(NoResponse):
             await client(bus).read_values()
         reading = await client(bus, strip_parity=True).read_values()
@@ -300,7 +302,7 @@ async def test_poll_delay_keeps_the_line_quiet() -> None:
 
 async def test_mode_d_without_a_push_is_no_response() -> None:
     line = make_line(meter(mode=Mode.D), push_interval=60)
-    async with on_bus(line, timing=replace(FAST, retries=0)) as bus:
+    async with on_bus(line, timing=ONCE) as bus:
         with pytest.raises(NoResponse):
             await client(bus, mode=Mode.D).read_values()
 

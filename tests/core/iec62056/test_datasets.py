@@ -107,7 +107,9 @@ def test_labelled_data_keeps_text_and_history() -> None:
 
 
 def test_invalid_quantities_and_missing_pairs() -> None:
-    sets = parse_data_block("2.7.0(1.5*kW)\n1.8.0(----)\n1.6.0(x)(9913011200)\n3.7.0(x)\n").data_sets
+    sets = parse_data_block(
+        "2.7.0(1.5*kW)\n1.8.0(----)\n1.6.0(x)(9913011200)\n3.7.0(x)\n"
+    ).data_sets
     values, stamp = signals(sets, TZ)
     assert values["active_power"] == -1.5
     assert values["active_energy_import"] is None

@@ -51,7 +51,7 @@ def test_sign_on() -> None:
 
 @pytest.mark.parametrize("bad", ["a" * 33, "a!b", "a/b", "a?", "é", "a b", "\t"])
 def test_bad_addresses(bad: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="device address"):
         check_address(bad)
 
 
@@ -92,7 +92,7 @@ def test_option_select() -> None:
     option = parse_option_select(option_select(300))
     assert (option.protocol, option.baud_char, option.mode_control) == ("0", "0", "0")
     assert option.baudrate == 300
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no mode C character"):
         option_select(38400)
     with pytest.raises(FrameError):
         parse_option_select(b"\x06050\r")

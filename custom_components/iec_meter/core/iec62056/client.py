@@ -468,6 +468,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
                 await self._answer(NAK, ident)
                 continue
             texts.append(block.text)
+            naks = 0
             if block.final:
                 break
             if len(texts) >= MAX_BLOCKS:
