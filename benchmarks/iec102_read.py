@@ -23,18 +23,20 @@ import statistics
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from custom_components.iec_meter.core.iec102 import (  # noqa: E402
+from custom_components.iec_meter.core.bus import Bus  # noqa: E402
+from custom_components.iec_meter.core.iec102.client import (  # noqa: E402
     Iec102Client,
-    MeterAddress,
+    Iec102Settings,
 )
 from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
 
-BITS_PER_BYTE = 10
 TARGET = 1.15
+MADRID = ZoneInfo("Europe/Madrid")
 
 
 def start_simulator(baud: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
@@ -56,33 +58,34 @@ def start_simulator(baud: int, latency_ms: float) -> tuple[subprocess.Popen[str]
     return process, ready[1]
 
 
-def limit(bytes_on_wire: int, exchanges: int, baud: int, latency: float) -> float:
-    return bytes_on_wire * BITS_PER_BYTE / baud + exchanges * latency
+def limit(line: LineSettings, bytes_on_wire: int, exchanges: int, latency: float) -> float:
+    """Wire time of the bytes (the simulator paces 10 bits a byte, as 8N1) plus latency."""
+    return bytes_on_wire * line.bits_per_byte / line.baudrate + exchanges * latency
 
 
-async def full_read(url: str, baud: int, latency: float) -> tuple[float, float]:
-    client = Iec102Client.for_line(LineSettings(url), MeterAddress(1, 1, 1), keep_session=False)
+async def full_read(line: LineSettings, latency: float) -> tuple[float, float]:
     start = time.perf_counter()
-    await client.read_instantaneous()  # keep_session=False: logs out and closes after
+    async with Bus(line) as bus:  # connect ... logout, close
+        client = Iec102Client(bus, Iec102Settings(1, 1, 1), MADRID, keep_session=False)
+        await client.read_values()
     elapsed = time.perf_counter() - start
-    wire = client.transport.bytes_sent + client.transport.bytes_received
-    return elapsed, limit(wire, client.session.round_trips, baud, latency)
+    wire = bus.transport.bytes_sent + bus.transport.bytes_received
+    return elapsed, limit(line, wire, client.session.round_trips, latency)
 
 
-async def steady_polls(
-    url: str, baud: int, latency: float, count: int
-) -> list[tuple[float, float]]:
+async def steady_polls(line: LineSettings, latency: float, count: int) -> list[tuple[float, float]]:
     results = []
-    async with Iec102Client.for_line(LineSettings(url), MeterAddress(1, 1, 1)) as client:
-        await client.read_instantaneous()  # open the session
+    async with Bus(line) as bus:
+        client = Iec102Client(bus, Iec102Settings(1, 1, 1), MADRID)
+        await client.read_values()  # open the session
+        transport, session = bus.transport, client.session
         for _ in range(count):
-            transport, session = client.transport, client.session
             before = (transport.bytes_sent + transport.bytes_received, session.round_trips)
             start = time.perf_counter()
-            await client.read_instantaneous()
+            await client.read_values()
             elapsed = time.perf_counter() - start
             wire = transport.bytes_sent + transport.bytes_received - before[0]
-            results.append((elapsed, limit(wire, session.round_trips - before[1], baud, latency)))
+            results.append((elapsed, limit(line, wire, session.round_trips - before[1], latency)))
     return results
 
 
@@ -109,8 +112,9 @@ async def main() -> int:
     process, url = start_simulator(args.baud, args.latency_ms)
     try:
         print(f"simulator {url} at {args.baud} baud, {args.latency_ms:g} ms latency")
-        fulls = [await full_read(url, args.baud, latency) for _ in range(args.full_reads)]
-        polls = await steady_polls(url, args.baud, latency, args.polls)
+        line = LineSettings(url, baudrate=args.baud)
+        fulls = [await full_read(line, latency) for _ in range(args.full_reads)]
+        polls = await steady_polls(line, latency, args.polls)
     finally:
         process.terminate()
         process.wait(timeout=10)

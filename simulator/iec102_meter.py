@@ -26,6 +26,7 @@ from custom_components.iec_meter.core.iec102.asdu import (
     encode_integrated_totals,
     requested_objects,
 )
+from custom_components.iec_meter.core.iec102.asdu.identity import MeterIdentity
 from custom_components.iec_meter.core.iec102.constants import (
     PASSWORD_LENGTH,
     TOTAL_QUALIFIER_INVALID,
@@ -42,7 +43,6 @@ from custom_components.iec_meter.core.iec102.frames import (
     VariableFrame,
     secondary_control,
 )
-from custom_components.iec_meter.core.reading import MeterIdentity
 
 from .meter_model import MeterModel
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 import logging
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, strategies as st
@@ -33,6 +34,7 @@ from custom_components.iec_meter.core.iec102.asdu import (
     logout_request,
     requested_objects,
 )
+from custom_components.iec_meter.core.iec102.asdu.identity import MeterIdentity
 from custom_components.iec_meter.core.iec102.constants import (
     Cause,
     RecordAddress,
@@ -40,12 +42,8 @@ from custom_components.iec_meter.core.iec102.constants import (
     TypeId,
 )
 from custom_components.iec_meter.core.iec102.frames import VariableFrame, decode_frame
-from custom_components.iec_meter.core.reading import (
-    SIGNAL_KEYS,
-    SIGNAL_UNITS,
-    MeterIdentity,
-    Unit,
-)
+from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS, instant_signals
+from custom_components.iec_meter.core.model import SIGNALS, Unit
 
 MADRID = ZoneInfo("Europe/Madrid")
 #: R_IN_VA_2 objects from gisce/iec870ree tests/test_app_asdu.py::test_R_IN_VA_2.
@@ -55,6 +53,12 @@ GISCE_R_IN_VA_2 = bytes.fromhex(
     " 02 00 00 01 00 00 aa 01 37 92 6e 04 15"
     " c2 0c 00 00 55 09 00 00 0d 00 00 55 09 00 00 0c 00 00 47 09 00 00 37 92 6e 04 15"
 )
+
+
+def to_reading(values: InstantValues) -> SimpleNamespace:
+    """The signals as attributes (None also for those the meter did not send)."""
+    signals = dict.fromkeys(IEC102_SIGNALS) | instant_signals(values)
+    return SimpleNamespace(**signals, timestamp=values.timestamp)
 
 
 def h(text: str) -> bytes:
@@ -121,7 +125,7 @@ def test_clock() -> None:
 
 def test_gisce_instantaneous_values() -> None:
     values = decode_instant_values(Asdu(163, 5, 1, count=3, body=GISCE_R_IN_VA_2), MADRID)
-    reading = values.to_reading()
+    reading = to_reading(values)
     assert reading.timestamp == datetime(2021, 4, 14, 18, 55, tzinfo=MADRID)
     assert reading.active_energy_import == 255842
     assert reading.active_energy_export == 69586
@@ -141,7 +145,7 @@ def test_gisce_instantaneous_values() -> None:
 def test_csharp_phase_vector_is_invalid() -> None:
     block = PhaseBlock.decode(h("ec 03 00 34 09 00 80"))
     assert block == PhaseBlock(current_deciamps=1004, voltage_decivolts=2356, invalid=True)
-    reading = InstantValues(phases=(block, block, block)).to_reading()
+    reading = to_reading(InstantValues(phases=(block, block, block)))
     assert reading.current_l1 is None
     assert reading.voltage_l1 is None
 
@@ -170,9 +174,9 @@ def test_invalid_energy_register_and_suspect_bits(caplog: pytest.LogCaptureFixtu
     assert values.energy[0] is None
     assert values.energy[1] == 0x08000001
     assert "bits 27-30" in caplog.text
-    reading = values.to_reading()
+    reading = to_reading(values)
     assert reading.active_energy_import is None
-    assert reading.voltage_l1 is None  # object absent
+    assert "voltage_l1" not in instant_signals(values)  # object absent: not delivered
 
 
 @pytest.mark.parametrize(
@@ -189,14 +193,17 @@ def test_malformed_instantaneous_values(count: int, body: bytes, message: str) -
 
 
 def test_signal_keys_and_units() -> None:
-    assert len(SIGNAL_KEYS) == 24
-    assert SIGNAL_UNITS["active_energy_import"] is Unit.KWH
-    assert SIGNAL_UNITS["reactive_energy_q3"] is Unit.KVARH
-    assert SIGNAL_UNITS["active_power_l2"] is Unit.KW
-    assert SIGNAL_UNITS["reactive_power"] is Unit.KVAR
-    assert SIGNAL_UNITS["power_factor_l1"] is Unit.RATIO
-    assert SIGNAL_UNITS["current_l3"] is Unit.AMPERE
-    assert SIGNAL_UNITS["voltage_l1"] is Unit.VOLT
+    assert len(IEC102_SIGNALS) == 24
+    assert set(SIGNALS) >= IEC102_SIGNALS
+    assert SIGNALS["active_energy_import"].unit is Unit.KWH
+    assert SIGNALS["reactive_energy_q3"].unit is Unit.KVARH
+    assert SIGNALS["active_power_l2"].unit is Unit.KW
+    assert SIGNALS["reactive_power"].unit is Unit.KVAR
+    assert SIGNALS["power_factor_l1"].unit is None
+    assert SIGNALS["current_l3"].unit is Unit.AMPERE
+    assert SIGNALS["voltage_l1"].unit is Unit.VOLT
+    assert SIGNALS["voltage_l2"].phase == 2
+    assert SIGNALS["active_energy_import"].is_register
 
 
 _power = st.builds(

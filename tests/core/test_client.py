@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from custom_components.iec_meter.core.model import Reading
+from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.errors import (
     AuthenticationRejected,
     CannotConnect,
@@ -17,12 +17,12 @@ from custom_components.iec_meter.core.errors import (
     NotSupported,
     ProtocolError,
 )
-from custom_components.iec_meter.core.bus import Bus
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
-from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
 from custom_components.iec_meter.core.iec102.asdu import Asdu
+from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
 from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
 from custom_components.iec_meter.core.iec102.frames import FixedFrame, VariableFrame
+from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
+from custom_components.iec_meter.core.model import Reading
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig

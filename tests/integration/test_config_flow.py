@@ -12,7 +12,8 @@ from homeassistant.helpers import selector
 import pytest
 import serialx
 
-from custom_components.iec_meter import config_flow, validation
+from custom_components.iec_meter import validation
+from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
@@ -29,7 +30,6 @@ from custom_components.iec_meter.const import (
     DOMAIN,
     SUBENTRY_METER,
 )
-from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.core.drivers import get_driver
 from custom_components.iec_meter.core.iec102.driver import (
     LINK_ADDRESS as CONF_LINK_ADDRESS,

@@ -8,8 +8,8 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.iec_meter import async_remove_config_entry_device
 from custom_components.iec_meter.const import CONF_SCAN_INTERVAL, DOMAIN
@@ -269,7 +269,7 @@ def _release_1_entry(url: str) -> MockConfigEntry:
             "inter_request_delay": 0,
             "reconnect_delay": 1000,
             "settle_delay": 0.0,
-        },  # fmt: skip
+        },
         version=1,
         minor_version=1,
         subentries_data=[
@@ -285,7 +285,7 @@ def _release_1_entry(url: str) -> MockConfigEntry:
                 "title": "Garage",
                 "unique_id": "66-48300002",
             },
-        ],  # fmt: skip
+        ],
     )
 
 

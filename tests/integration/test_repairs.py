@@ -11,8 +11,8 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.iec_meter.const import DOMAIN
-from custom_components.iec_meter.core.iec102.driver import PASSWORD as CONF_PASSWORD
 from custom_components.iec_meter.coordinator import auth_issue_id
+from custom_components.iec_meter.core.iec102.driver import PASSWORD as CONF_PASSWORD
 
 from .conftest import TWO_METERS, Simulated, house_and_garage, make_entry, setup_entry
 

@@ -14,6 +14,7 @@ from custom_components.iec_meter.core.iec102.frames import (
     VariableFrame,
     decode_frame,
 )
+from custom_components.iec_meter.core.iec102.signals import instant_signals
 from simulator.iec102_meter import MeterConfig, SimulatedMeter
 from simulator.meter_model import MeterModel
 from tests.conftest import MADRID, client_for, make_line, serving
@@ -86,27 +87,27 @@ def test_partial_instantaneous_request() -> None:
 
 def test_model_exports_at_midday_and_energy_grows() -> None:
     model = MeterModel(peak_load_kw=2.0, peak_solar_kw=8.0)
-    first = model.sample(NOON).to_reading()
-    assert first.active_power is not None
-    assert first.active_power < 0  # exporting
-    assert first.active_power_l1 is not None
-    assert first.active_power_l1 < 0
-    later = model.sample(NOON.replace(hour=16)).to_reading()
-    assert later.active_energy_export is not None
-    assert first.active_energy_export is not None
-    assert later.active_energy_export > first.active_energy_export
-    night = model.sample(NOON.replace(hour=22)).to_reading()
-    assert night.active_power is not None
-    assert night.active_power >= 0
+    first = instant_signals(model.sample(NOON))
+    assert first["active_power"] is not None
+    assert first["active_power"] < 0  # exporting
+    assert first["active_power_l1"] is not None
+    assert first["active_power_l1"] < 0
+    later = instant_signals(model.sample(NOON.replace(hour=16)))
+    assert later["active_energy_export"] is not None
+    assert first["active_energy_export"] is not None
+    assert later["active_energy_export"] > first["active_energy_export"]
+    night = instant_signals(model.sample(NOON.replace(hour=22)))
+    assert night["active_power"] is not None
+    assert night["active_power"] >= 0
     assert model.sample(NOON.replace(hour=21)).energy is not None  # time going back
 
 
 def test_single_phase_meter_flags_l2_l3_invalid() -> None:
     model = MeterModel(three_phase=False)
-    reading = model.sample(NOON).to_reading()
-    assert reading.voltage_l1 is not None
-    assert reading.voltage_l2 is None
-    assert reading.active_power_l3 is None
+    reading = instant_signals(model.sample(NOON))
+    assert reading["voltage_l1"] is not None
+    assert reading["voltage_l2"] is None
+    assert reading["active_power_l3"] is None
 
 
 async def test_one_session_at_a_time() -> None:

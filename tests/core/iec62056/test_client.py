@@ -312,3 +312,20 @@ async def test_unknown_speed_characters_do_not_switch() -> None:
     async with on_bus(line, pty=True) as bus:
         reading = await client(bus, mode=Mode.B).read_values()
     assert_plausible(dict(reading.values))
+
+
+async def test_bad_lines_are_skipped_and_counted() -> None:
+    data = (*SHORT_DATA, "broken(line", "(orphan)")
+    line = make_line(meter(mode=Mode.A, data_lines=data))
+    async with on_bus(line) as bus:
+        reader = client(bus, mode=Mode.C)
+        reading = await reader.read_values()
+    assert reading.values["active_energy_import"] == 100.5
+    assert reader.skipped_lines == 1
+
+
+async def test_echo_setting_with_a_silent_meter() -> None:
+    line = make_line(meter(sleepy=True))
+    async with on_bus(line, timing=ONCE) as bus:
+        with pytest.raises(NoResponse):
+            await client(bus, echo=True).read_values()

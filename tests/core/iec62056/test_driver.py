@@ -19,7 +19,8 @@ def test_defaults() -> None:
     settings = DRIVER.settings({})
     assert settings.mode is Mode.C
     assert settings.device_address == ""
-    assert settings.initial_baudrate == 300
+    assert settings.initial_baudrate == 0  # the line's speed, 300 by default
+    assert DRIVER.line_defaults.baudrate == 300
     assert settings.t2_ms == 300
     assert DRIVER.line_defaults.bytesize == 7
     assert DRIVER.line_defaults.parity == "E"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..bus import Bus
 from ..driver import MeterClient
-from ..errors import ConnectionLost, MeterBusy, NoResponse, NotSupported, ProtocolError
+from ..errors import ConnectionLost, MeterBusy, NoData, NoResponse, NotSupported, ProtocolError
 from ..frame_log import FrameLog
 from ..model import Identity, Reading
 from .asdu import (
@@ -147,8 +147,9 @@ class Iec102Client(MeterClient[Iec102Settings]):
             except NotSupported:
                 # The session is fine; the meter just does not offer this request.
                 raise
-            except (NoResponse, MeterBusy, ProtocolError) as err:
-                stale = restart_stale and not isinstance(err, MeterBusy)
+            except (NoResponse, MeterBusy, NoData, ProtocolError) as err:
+                # A busy meter or one without data still has its session: no restart.
+                stale = restart_stale and not isinstance(err, (MeterBusy, NoData))
                 if not isinstance(err, NoResponse):
                     # The meter still answers: end its session properly (best effort).
                     await self.session.finish()

@@ -18,7 +18,7 @@ from enum import Enum
 import logging
 
 from ..errors import DamagedAnswers, MeterBusy, NoResponse, ProtocolError
-from ..frame_log import FrameLog, LoggedFrame, hex_dump
+from ..frame_log import FrameLog, hex_dump
 from ..timing import Timing
 from ..transport import Transport
 from .constants import (
@@ -38,7 +38,6 @@ _LOGGER = logging.getLogger(__name__)
 __all__ = [
     "FrameLog",
     "LinkLayer",
-    "LoggedFrame",
     "Outcome",
     "iec102_frame_log",
     "mask_password",

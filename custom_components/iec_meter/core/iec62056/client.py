@@ -33,7 +33,6 @@ from .constants import (
     DEFAULT_T2_MS,
     EOT,
     ETX,
-    INITIAL_BAUDRATE,
     INTER_CHARACTER_TIMEOUT_S,
     MAX_BLOCKS,
     MAX_IDENTIFICATION_BYTES,
@@ -93,8 +92,9 @@ class Iec62056Settings:
     #: Device address of the sign-on; empty reaches the only meter on the line.
     device_address: str = ""
     mode: Mode = Mode.C
-    #: Speed of the sign-on (the standard's 300 baud).
-    initial_baudrate: int = INITIAL_BAUDRATE
+    #: Speed of the sign-on; 0 (the default): the line's configured speed, which is
+    #: the standard's 300 baud unless the user set the connection otherwise.
+    initial_baudrate: int = 0
     #: Highest speed to switch to (0: what the meter announces). Set it to the initial
     #: speed for a meter that announces a speed it never uses: then nothing switches.
     max_baudrate: int = 0
@@ -114,8 +114,10 @@ class Iec62056Settings:
         """Refuse values the protocol cannot use, naming the field."""
         check_address(self.device_address)
         object.__setattr__(self, "mode", Mode(self.mode))
-        if self.initial_baudrate not in BAUDRATES:
-            raise ValueError(f"initial baud rate {self.initial_baudrate} not one of {BAUDRATES}")
+        if self.initial_baudrate and self.initial_baudrate not in BAUDRATES:
+            raise ValueError(
+                f"initial baud rate {self.initial_baudrate} not 0 or one of {BAUDRATES}"
+            )
         if self.max_baudrate and self.max_baudrate not in BAUDRATES:
             raise ValueError(f"max baud rate {self.max_baudrate} not 0 or one of {BAUDRATES}")
         if not MIN_T2_MS <= self.t2_ms <= MAX_T2_MS:
@@ -284,6 +286,10 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         assert last_error is not None
         raise last_error
 
+    @property
+    def _initial_baudrate(self) -> int:
+        return self.settings.initial_baudrate or self.bus.line.baudrate
+
     async def _readout_once(self) -> Readout:
         settings = self.settings
         timeout = self.timing.request_timeout
@@ -292,7 +298,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
             self._discard()
             ident = await self._read_identification(timeout)
             return await self._read_data(ident, MODE_D_BAUDRATE)
-        await self.bus.set_speed(settings.initial_baudrate)
+        await self.bus.set_speed(self._initial_baudrate)
         await self._quiet()
         if settings.wake_up:
             await self._wake_up()
@@ -309,11 +315,11 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         mode = settings.mode
         current = self.transport.baudrate
         if mode is Mode.A:
-            return settings.initial_baudrate
+            return self._initial_baudrate
         if mode is Mode.B:
             announced = ident.baudrate(Mode.B)
             if announced is None or (settings.max_baudrate and announced > settings.max_baudrate):
-                return settings.initial_baudrate
+                return self._initial_baudrate
             await self.bus.set_speed(announced)
             return announced
         # Mode C: acknowledge with the chosen speed at the old speed, then switch.
@@ -335,18 +341,18 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         settings = self.settings
         if not self.bus.line.can_change_speed:
             # A raw TCP converter keeps its speed: ask the meter to stay at it.
-            return current if current in MODE_C_CHARS else settings.initial_baudrate
+            return current if current in MODE_C_CHARS else self._initial_baudrate
         announced = ident.baudrate(Mode.C)
         if announced is None:
-            return settings.initial_baudrate
+            return self._initial_baudrate
         limit = settings.max_baudrate or announced
         allowed = [baud for baud in BAUDRATES if baud <= min(announced, limit)]
-        return max(allowed, default=settings.initial_baudrate)
+        return max(allowed, default=self._initial_baudrate)
 
     async def _restore_speed(self) -> None:
         if self.transport.is_open:
             try:
-                await self.bus.set_speed(self.settings.initial_baudrate)
+                await self.bus.set_speed(self._initial_baudrate)
             except ConnectionLost as err:
                 _LOGGER.debug("%s: restoring the speed: %s", self._name, err)
 

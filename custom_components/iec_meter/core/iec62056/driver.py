@@ -106,13 +106,6 @@ class Iec62056Driver(Driver[Iec62056Settings]):
             MODE, FieldKind.SELECT, Mode.C.value, options=tuple(mode.value for mode in Mode)
         ),
         SettingField(
-            INITIAL_BAUDRATE_KEY,
-            FieldKind.SELECT,
-            str(INITIAL_BAUDRATE),
-            options=_SPEEDS,
-            advanced=True,
-        ),
-        SettingField(
             MAX_BAUDRATE, FieldKind.SELECT, NO_LIMIT, options=(NO_LIMIT, *_SPEEDS), advanced=True
         ),
         SettingField(T2_MS, FieldKind.NUMBER, DEFAULT_T2_MS, MIN_T2_MS, MAX_T2_MS, advanced=True),
@@ -140,7 +133,7 @@ class Iec62056Driver(Driver[Iec62056Settings]):
         return Iec62056Settings(
             device_address=str(address).strip(),
             mode=Mode(mode),
-            initial_baudrate=_int(data, INITIAL_BAUDRATE_KEY, INITIAL_BAUDRATE),
+            initial_baudrate=_int(data, INITIAL_BAUDRATE_KEY, 0),
             max_baudrate=_int(data, MAX_BAUDRATE, 0),
             t2_ms=_int(data, T2_MS, DEFAULT_T2_MS),
             wake_up=_bool(data, WAKE_UP),

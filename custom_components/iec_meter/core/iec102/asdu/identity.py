@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import struct
 
 from ...errors import ProtocolError
-from ...reading import MeterIdentity
 from ..constants import (
     IDENTITY_LENGTH,
     TIME_A_CENTURY,
@@ -14,6 +14,22 @@ from .header import Asdu
 
 _NIBBLE = 4
 _LOW_NIBBLE = 0x0F
+
+
+@dataclass(frozen=True, slots=True)
+class MeterIdentity:
+    """Who an REE meter says it is (P_MP_NA_2)."""
+
+    manufacturer_code: int
+    serial_number: int
+    #: Month and year of the protocol standard the meter follows, e.g. (4, 2002).
+    standard_month: int
+    standard_year: int
+
+    @property
+    def standard_date(self) -> str:
+        """The standard's date as ``MM/YYYY``."""
+        return f"{self.standard_month:02d}/{self.standard_year}"
 
 
 def encode_identity(identity: MeterIdentity) -> bytes:

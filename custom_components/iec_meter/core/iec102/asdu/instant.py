@@ -8,10 +8,8 @@ import logging
 import struct
 
 from ...errors import ProtocolError
-from ...reading import MeterReading
 from ..constants import (
     CURRENT_LENGTH,
-    CURRENT_SCALE,
     ENERGY_INVALID_BIT,
     ENERGY_REGISTER_COUNT,
     ENERGY_SUSPECT_BITS,
@@ -32,7 +30,6 @@ from ..constants import (
     POWER_REACTIVE_SHIFT,
     TIME_A_LENGTH,
     VOLTAGE_INVALID_BIT,
-    VOLTAGE_SCALE,
     VOLTAGE_VALUE_MASK,
     InstantObject,
 )
@@ -134,36 +131,6 @@ class InstantValues:
     #: L1, L2, L3.
     phases: tuple[PhaseBlock, ...] | None = None
     timestamp: datetime | None = None
-
-    def to_reading(self) -> MeterReading:
-        """Map the raw objects onto the 24 signals."""
-        values: dict[str, float | None] = {}
-        if self.energy is not None:
-            keys = (
-                "active_energy_import",
-                "active_energy_export",
-                "reactive_energy_q1",
-                "reactive_energy_q2",
-                "reactive_energy_q3",
-                "reactive_energy_q4",
-            )
-            for key, register in zip(keys, self.energy, strict=True):
-                values[key] = None if register is None else float(register)
-        if self.powers is not None:
-            for suffix, power in zip(("", "_l1", "_l2", "_l3"), self.powers, strict=True):
-                values[f"active_power{suffix}"] = power.signed_active()
-                values[f"reactive_power{suffix}"] = power.signed_reactive()
-                values[f"power_factor{suffix}"] = power.power_factor()
-        if self.phases is not None:
-            for number, phase in enumerate(self.phases, start=1):
-                invalid = phase.invalid
-                values[f"current_l{number}"] = (
-                    None if invalid else phase.current_deciamps / CURRENT_SCALE
-                )
-                values[f"voltage_l{number}"] = (
-                    None if invalid else phase.voltage_decivolts / VOLTAGE_SCALE
-                )
-        return MeterReading(**values, timestamp=self.timestamp)
 
 
 def encode_instant_values(values: InstantValues, tz: tzinfo, when: datetime) -> tuple[int, bytes]:
