@@ -10,9 +10,10 @@ Run with the Python of the venv Home Assistant is installed in::
 requirements of every integration the demo's Home Assistant sets up, so that it can run
 with ``--skip-pip``. ``hass`` starts Home Assistant (also on Python 3.13.0/3.13.1, which
 Home Assistant 2026.2 refuses although it runs there). ``configure`` does the onboarding
-(user ``demo`` / ``demo``), adds the meter through the integration's config flow and points
-the Energy dashboard at its import and export energy, each only when not done yet; with
-``--check`` it then waits for the meter's sensors to carry live values.
+(user ``demo`` / ``demo``), adds the IEC 102 meter and the IEC 62056-21 meter through the
+integration's config flow and points the Energy dashboard at the IEC 102 meter's import and
+export energy, each only when not done yet; with ``--check`` it then waits for the meters'
+sensors to carry live values.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ WANTED_SENSORS = {
     "_active_energy_export": "export energy",
     "_active_power": "active power",
     "_voltage_l1": "voltage L1",
+}
+# The same of the IEC 62056-21 meter, plus a data set chosen by its address.
+WANTED_OPTICAL_SENSORS = {
+    "_active_energy_import": "import energy",
+    "_active_power": "active power",
+    "_frequency": "frequency",
+    "_data_C.1.0": "serial number",
 }
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
@@ -512,35 +520,60 @@ async def run_config_flow(api: Api, answers: dict[str, dict[str, Any]]) -> dict[
     raise DemoError("config flow: too many steps")
 
 
-async def ensure_entry(api: Api, args: argparse.Namespace) -> dict[str, Any]:
-    """The integration's config entry, made through the config flow when missing."""
-    entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
-    if entries:
-        log(f"config entry exists: {entries[0]['title']!r} ({entries[0]['state']})")
+def _iec102_answers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    host, port = _host_port(args.meter_url)
+    return {
+        "user": {"next_step_id": "iec102"},
+        "utility": {"utility": "other"},
+        "connection": {"next_step_id": "network"},
+        "network": {"host": host, "port": port},
+        "meter": {
+            "name": args.meter_name,
+            "link_address": args.link_address,
+            "point_address": args.point_address,
+            "password": args.meter_password,
+        },
+    }
+
+
+def _iec62056_answers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    host, port = _host_port(args.optical_url)
+    return {
+        "user": {"next_step_id": "iec62056"},
+        "connection": {"next_step_id": "network"},
+        "network": {"host": host, "port": port},
+        "meter": {"name": args.optical_name, "mode": "C"},
+        # The standard values the readout has are ticked already; add the serial number.
+        "values": {"data": ["C.1.0"]},
+    }
+
+
+async def ensure_entry(
+    api: Api, url: str, answers: dict[str, dict[str, Any]], limit: float
+) -> dict[str, Any]:
+    """The config entry of the connection at ``url``, made through the config flow if missing."""
+    title = url.removeprefix("socket://")
+
+    async def ours() -> dict[str, Any] | None:
+        entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
+        return next((dict(e) for e in entries if e["title"] == title), None)
+
+    entry = await ours()
+    if entry is not None:
+        log(f"config entry exists: {title!r} ({entry['state']})")
     else:
-        host, port = _host_port(args.meter_url)
-        answers: dict[str, dict[str, Any]] = {
-            "user": {"utility": "other"},
-            "connection": {"next_step_id": "network"},
-            "network": {"host": host, "port": port},
-            "meter": {
-                "name": args.meter_name,
-                "link_address": args.link_address,
-                "point_address": args.point_address,
-                "password": args.meter_password,
-            },
-        }
         entry = await run_config_flow(api, answers)
         log(f"config flow: created {entry.get('title')!r}")
     # Wait until it is set up.
-    deadline = time.monotonic() + args.timeout
+    deadline = time.monotonic() + limit
     while True:
-        entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
-        entry = entries[0]
-        if entry["state"] == "loaded":
-            return dict(entry)
-        if time.monotonic() > deadline or entry["state"] in ("setup_error", "migration_error"):
-            raise DemoError(f"config entry not loaded: {entry}")
+        entry = await ours()
+        if entry is not None and entry["state"] == "loaded":
+            return entry
+        if time.monotonic() > deadline or (
+            entry is not None and entry["state"] in ("setup_error", "migration_error")
+        ):
+            raise DemoError(f"config entry {title!r} not loaded: {entry}")
         await asyncio.sleep(1)
 
 
@@ -550,7 +583,9 @@ def _host_port(url: str) -> tuple[str, int]:
     return host, int(port)
 
 
-async def find_sensors(api: Api, entry_id: str, limit: float) -> dict[str, dict[str, Any]]:
+async def find_sensors(
+    api: Api, entry_id: str, limit: float, wanted: dict[str, str]
+) -> dict[str, dict[str, Any]]:
     """The integration's entity registry entries, by wanted unique id suffix."""
     deadline = time.monotonic() + limit
     while True:
@@ -562,17 +597,17 @@ async def find_sensors(api: Api, entry_id: str, limit: float) -> dict[str, dict[
         ]
         found = {
             suffix: item
-            for suffix in WANTED_SENSORS
+            for suffix in wanted
             for item in ours
             if str(item.get("unique_id", "")).endswith(suffix)
         }
-        if len(found) == len(WANTED_SENSORS):
+        if len(found) == len(wanted):
             disabled = [item["entity_id"] for item in found.values() if item.get("disabled_by")]
             if disabled:
                 raise DemoError(f"entities disabled: {disabled}")
             return found
         if time.monotonic() > deadline:
-            missing = [name for suffix, name in WANTED_SENSORS.items() if suffix not in found]
+            missing = [name for suffix, name in wanted.items() if suffix not in found]
             listing = [(item["entity_id"], item.get("unique_id")) for item in ours]
             raise DemoError(f"no entity for {missing}; the entry has {listing}")
         await asyncio.sleep(1)
@@ -781,24 +816,31 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
     log(f"Home Assistant answers after {time.monotonic() - started:.0f}s")
     await onboard(api, steps, args)
     log(f"Home Assistant {api.versions.get('homeassistant')} is running")
-    entry = await ensure_entry(api, args)
-    sensors = await find_sensors(api, entry["entry_id"], args.timeout)
+    entry = await ensure_entry(api, args.meter_url, _iec102_answers(args), args.timeout)
+    sensors = await find_sensors(api, entry["entry_id"], args.timeout, WANTED_SENSORS)
     entity = {suffix: item["entity_id"] for suffix, item in sensors.items()}
     prefs = await ensure_energy(
         api, entity["_active_energy_import"], entity["_active_energy_export"]
     )
-    print("Meter sensors:")
+    print("Meter sensors (IEC 102):")
     for suffix, name in WANTED_SENSORS.items():
         print(f"  {name:<14} {entity[suffix]}")
+    live = [entity[suffix] for suffix in WANTED_SENSORS]
+    if args.optical_url:
+        optical = await ensure_entry(api, args.optical_url, _iec62056_answers(args), args.timeout)
+        found = await find_sensors(api, optical["entry_id"], args.timeout, WANTED_OPTICAL_SENSORS)
+        print("Meter sensors (IEC 62056-21):")
+        for suffix, name in WANTED_OPTICAL_SENSORS.items():
+            print(f"  {name:<14} {found[suffix]['entity_id']}")
+        # The serial number is text; the numbers must be live.
+        live += [found[s]["entity_id"] for s in WANTED_OPTICAL_SENSORS if s != "_data_C.1.0"]
     print("Energy dashboard preferences:")
     print("  " + json.dumps(prefs.get("energy_sources"), indent=None))
     if not args.check:
         return 0
     log(f"checking for live values (up to {args.check:.0f}s)")
     check_started = time.monotonic()
-    ok, why_not_live = await check_live(
-        api, [entity[suffix] for suffix in WANTED_SENSORS], args.check
-    )
+    ok, why_not_live = await check_live(api, live, args.check)
     took = time.monotonic() - check_started
     if ok:
         log(f"CHECK PASSED: live values after {took:.0f}s")
@@ -834,6 +876,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf.add_argument("--link-address", type=int, default=1)
     conf.add_argument("--point-address", type=int, default=1)
     conf.add_argument("--meter-password", type=int, default=1)
+    conf.add_argument("--optical-url", help="socket://HOST:PORT of an IEC 62056-21 meter")
+    conf.add_argument("--optical-name", default="Household meter")
     args = parser.parse_args(argv)
     if args.command == "requirements":
         return cmd_requirements(args)

@@ -39,9 +39,26 @@ from custom_components.iec_meter.core.iec102.driver import (
     STANDARD_DATE,
 )
 from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
+from custom_components.iec_meter.core.iec62056.driver import (
+    DEVICE_ADDRESS,
+    ECHO,
+    FIELDS,
+    MANUFACTURER,
+    MAX_BAUDRATE,
+    MODE,
+    MODEL,
+    POLL_DELAY_MS,
+    SERIAL,
+    STRIP_PARITY,
+    T2_MS,
+    WAKE_UP,
+)
 from custom_components.iec_meter.core.model import SIGNALS
 from simulator.iec102_meter import MeterConfig
+from simulator.iec62056_line import Iec62056Line, Iec62056LineOptions
+from simulator.iec62056_meter import Iec62056MeterConfig, SimulatedIec62056Meter
 from simulator.line import MeterLine
+from simulator.meter_model import MeterModel
 from tests.conftest import MADRID, make_line
 
 #: Fixed meter clock so values and snapshots repeat.
@@ -141,6 +158,117 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+# --- IEC 62056-21 ------------------------------------------------------------------------
+
+#: The standard signals a simulated three-phase IEC 62056-21 meter delivers.
+IEC62056_SIGNALS = sorted(
+    (
+        *(f"active_energy_{way}{tariff}" for way in ("import", "export") for tariff in ("", "_t1", "_t2")),
+        *(f"reactive_energy_q{quadrant}" for quadrant in range(1, 5)),
+        "active_power", "reactive_power", "power_factor", "frequency",
+        "max_demand", "max_demand_time",
+        *(f"{quantity}_l{phase}" for quantity in ("active_power", "current", "voltage", "power_factor") for phase in (1, 2, 3)),
+    )
+)  # fmt: skip
+
+#: Meter settings as the flow stores them, fast enough for tests (t2 at its minimum).
+IEC62056_SETTINGS: dict[str, Any] = {
+    DEVICE_ADDRESS: "",
+    MODE: "C",
+    MAX_BAUDRATE: "0",
+    T2_MS: 200,
+    WAKE_UP: False,
+    ECHO: False,
+    STRIP_PARITY: False,
+    POLL_DELAY_MS: 0,
+}
+
+#: Timing options for IEC 62056-21 entries in tests: a readout is a few exchanges.
+FAST_62056_OPTIONS = {**FAST_OPTIONS, CONF_REQUEST_TIMEOUT: 1000, CONF_SCAN_INTERVAL: 60}
+
+
+@dataclass
+class Simulated62056:
+    """A running simulated IEC 62056-21 line and its URL."""
+
+    line: Iec62056Line
+    url: str
+
+
+def iec62056_meter(**config: Any) -> SimulatedIec62056Meter:
+    """A simulated IEC 62056-21 meter (mode C, 19200 baud) whose clock stands still."""
+    config.setdefault("baudrate", 19200)
+    return SimulatedIec62056Meter(
+        Iec62056MeterConfig(**config), MADRID, lambda: METER_TIME, MeterModel(seed=1)
+    )
+
+
+@pytest.fixture
+def iec62056_meters() -> list[Iec62056MeterConfig]:
+    """Meters on the simulated IEC 62056-21 line (override in a test for a bus)."""
+    return [Iec62056MeterConfig()]
+
+
+@pytest.fixture
+async def simulated_62056(
+    iec62056_meters: list[Iec62056MeterConfig],
+) -> AsyncIterator[Simulated62056]:
+    """An IEC 62056-21 line over TCP, not paced (a readout takes a fraction of a second)."""
+    meters = [
+        SimulatedIec62056Meter(config, MADRID, lambda: METER_TIME, MeterModel(seed=index + 1))
+        for index, config in enumerate(iec62056_meters)
+    ]
+    line = Iec62056Line(meters, Iec62056LineOptions(pace=False))
+    url = await line.start_tcp()
+    try:
+        yield Simulated62056(line, url)
+    finally:
+        await line.stop()
+
+
+def iec62056_subentry(
+    title: str = "House", address: str = "", serial: str = "12345678", data: list[str] | None = None
+) -> dict[str, Any]:
+    """Subentry of a simulated IEC 62056-21 meter, as the config flow stores it."""
+    fields: dict[str, Any] = {
+        "manufacturer_id": "ISk",
+        "identification": "5MT174-SIM",
+        "baud_char": "6",
+    }
+    if address:
+        fields["device_address"] = address
+    fields["serial_address"] = "C.1.0"
+    return {
+        "data": {
+            **IEC62056_SETTINGS,
+            DEVICE_ADDRESS: address,
+            MANUFACTURER: "ISk",
+            SERIAL: serial,
+            MODEL: "5MT174-SIM",
+            FIELDS: fields,
+            CONF_SIGNALS: IEC62056_SIGNALS,
+            CONF_DATA: data or [],
+        },
+        "subentry_type": SUBENTRY_METER,
+        "title": title,
+        "unique_id": f"ISk-{serial}",
+    }
+
+
+def make_62056_entry(
+    url: str, *subentries: dict[str, Any], options: dict[str, Any] | None = None
+) -> MockConfigEntry:
+    """A connection entry of the IEC 62056-21 protocol (one meter by default)."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=url.removeprefix("socket://"),
+        data={CONF_PROTOCOL: "iec62056", CONF_DEVICE: url},
+        options=options or dict(FAST_62056_OPTIONS),
+        minor_version=2,
+        subentries_data=list(subentries) or [iec62056_subentry()],
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -221,16 +221,48 @@ async def test_meter_clock_and_drift(hass: HomeAssistant, simulated: Simulated) 
 
 
 async def test_unload_does_not_wait_long_for_a_silent_meter(
-    hass: HomeAssistant, simulated: Simulated, monkeypatch: pytest.MonkeyPatch
+    hass: HomeAssistant,
+    simulated: Simulated,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from custom_components.iec_meter import coordinator as coordinator_module  # noqa: PLC0415
+    """The logout of a meter that stopped answering is cut off at LOGOUT_TIMEOUT_S.
 
-    entry = await setup_entry(hass, make_entry(simulated.url))
+    The entry's request timeout (2 s, one retry) makes an unbounded logout take at
+    least 4 s; the logout timeout (shortened to 0.3 s) must end it long before that.
+    """
+    import time  # noqa: PLC0415
+
+    from custom_components.iec_meter import coordinator as coordinator_module  # noqa: PLC0415
+    from custom_components.iec_meter.const import (  # noqa: PLC0415
+        CONF_REQUEST_TIMEOUT,
+        LOGOUT_TIMEOUT_S,
+    )
+    from custom_components.iec_meter.core.iec102.constants import TypeId  # noqa: PLC0415
+
+    logout_timeout = 0.3
+    margin = 0.7  # well below one request timeout (2 s) of an unbounded logout
+    assert logout_timeout < LOGOUT_TIMEOUT_S
+    slow = {**FAST_OPTIONS, CONF_REQUEST_TIMEOUT: 2000}
+    entry = await setup_entry(hass, make_entry(simulated.url, options=slow))
+    assert entry.state is ConfigEntryState.LOADED
+    assert simulated.line.meters[0].logged_in
     connection = entry.runtime_data.bus
-    monkeypatch.setattr(coordinator_module, "LOGOUT_TIMEOUT_S", 0.05)
-    simulated.line.options.faults.silent_every = 1  # the logout will get no answer
+    monkeypatch.setattr(coordinator_module, "LOGOUT_TIMEOUT_S", logout_timeout)
+    simulated.line.options.faults.silent_every = 1  # the meter stops answering
+    heard = len(simulated.line.trace)
+    caplog.set_level(logging.DEBUG, logger="custom_components.iec_meter")
+    start = time.monotonic()
     assert await hass.config_entries.async_unload(entry.entry_id)
+    elapsed = time.monotonic() - start
+    assert elapsed < logout_timeout + margin
+    # The expected path: a logout request went out, and the timeout ended the wait.
+    sent_since = list(simulated.line.trace)[heard:]
+    assert (1, 3, TypeId.C_FS_NA_2) in sent_since  # link 1, user data, finish session
+    assert "logout not confirmed in time" in caplog.text
+    assert elapsed >= logout_timeout
     assert not connection.transport.is_open
+    assert simulated.line.meters[0].logged_in  # the silent meter never heard the logout
 
 
 async def test_failed_setup_releases_the_port(

@@ -1,7 +1,7 @@
 """Every number of IEC 60870-5-102 (REE profile) that the client and simulator use.
 
-Sources are in ``shared/protocol-notes.md`` (section A); nothing outside this module
-should spell a protocol number out.
+The facts behind them, with their sources, are in ``core/PROTOCOLS.md``; nothing outside
+this module should spell a protocol number out.
 """
 
 from __future__ import annotations
