@@ -102,11 +102,47 @@ def report(name: str, results: list[tuple[float, float]], target: float) -> bool
     return ratio <= target
 
 
+def startup_seconds(python: str, runs: int = 5) -> float:
+    """Median wall time of ``read --help``, a whole process start to exit."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(
+            [python, "-m", "custom_components.iec_meter", "read", "--help"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def report_startup(core_python: Path) -> None:
+    """``read --help`` with Home Assistant installed (this interpreter) and without it."""
+    with_ha = startup_seconds(sys.executable)
+    print(
+        f"read --help   {with_ha * 1000:7.1f} ms with Home Assistant installed ({sys.executable})"
+    )
+    if core_python.exists():
+        alone = startup_seconds(str(core_python))
+        print(f"read --help   {alone * 1000:7.1f} ms with only serialx installed ({core_python})")
+    else:
+        print(f"read --help   (no {core_python}: scripts/check-standalone makes it)")
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=3)
     parser.add_argument("--t2-ms", type=int, default=300)
+    parser.add_argument(
+        "--core-python",
+        type=Path,
+        default=ROOT / ".venv-core" / "bin" / "python",
+        help="an interpreter whose environment has only serialx",
+    )
     args = parser.parse_args()
+    report_startup(args.core_python)
     ok = True
     process, url = start_simulator("--pty", "--mode", "C", "--baud", "9600")
     try:

@@ -109,6 +109,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TYPE_ID",
         help='answer "type not available" to this request type (repeatable)',
     )
+    faults.add_argument(
+        "--never-send",
+        type=int,
+        action="append",
+        default=[],
+        choices=(192, 193, 194),
+        metavar="OBJECT",
+        help="leave this instantaneous object out of every answer (repeatable)",
+    )
+    faults.add_argument(
+        "--omit-phases-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="leave voltages and currents (194) out of every Nth answer",
+    )
     iec102.add_argument("--verbose", "-v", action="store_true")
     iec62056_line.add_arguments(
         protocols.add_parser("iec62056", help="IEC 62056-21 meter(s), modes A to D")
@@ -150,6 +166,8 @@ def build_line(args: argparse.Namespace) -> MeterLine:
                 reject_login=args.reject_login,
                 unsupported=frozenset(args.unsupported),
                 model=model,
+                never_send=frozenset(args.never_send),
+                omit_phases_every=args.omit_phases_every,
             )
         )
     options = LineOptions(

@@ -95,7 +95,12 @@ class SimulatedMeter:
     reject_login: bool = False
     unsupported: frozenset[int] = frozenset()
     model: MeterModel = field(default_factory=MeterModel)
+    #: Instantaneous objects (192/193/194) this meter never sends, even when asked.
+    never_send: frozenset[int] = frozenset()
+    #: Leave the voltages and currents (194) out of every Nth instantaneous answer.
+    omit_phases_every: int = 0
     logged_in: bool = False
+    _instant_answers: int = 0
     _last_fcb: bool | None = None
     _last_answer: bytes | None = None
     _pending: deque[Asdu] = field(default_factory=deque)
@@ -307,6 +312,10 @@ class SimulatedMeter:
         sample = self.model.sample(now)
         if not wanted <= {int(item) for item in InstantObject}:
             return self._refuse(request, Cause.OBJECT_NOT_AVAILABLE)
+        self._instant_answers += 1
+        wanted -= self.never_send
+        if self.omit_phases_every and self._instant_answers % self.omit_phases_every == 0:
+            wanted.discard(InstantObject.VOLTAGES_CURRENTS)
         values = InstantValues(
             energy=sample.energy if InstantObject.ENERGY_TOTALS in wanted else None,
             powers=sample.powers if InstantObject.POWERS in wanted else None,

@@ -35,6 +35,8 @@ def make_line(
     clock: Callable[[], datetime] | None = None,
     reject_login: bool = False,
     unsupported: frozenset[int] = frozenset(),
+    never_send: frozenset[int] = frozenset(),
+    omit_phases_every: int = 0,
     **options: Any,
 ) -> MeterLine:
     """A simulated line with the given meters (default: one meter 1/1/1)."""
@@ -48,6 +50,8 @@ def make_line(
             reject_login=reject_login,
             unsupported=unsupported,
             model=MeterModel(seed=index + 1),
+            never_send=never_send,
+            omit_phases_every=omit_phases_every,
         )
         for index, config in enumerate(configs)
     ]

@@ -24,6 +24,7 @@ from .connection import meter_client
 from .const import (
     CLOCK_READ_INTERVAL,
     CONF_SCAN_INTERVAL,
+    CONF_SIGNALS,
     DOMAIN,
     LOGGER,
     LOGOUT_TIMEOUT_S,
@@ -92,6 +93,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             always_update=False,
         )
         self.subentry = subentry
+        self._offered = frozenset(subentry.data.get(CONF_SIGNALS, ()))
         self.statistics = PollStatistics()
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
@@ -125,6 +127,10 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
 
     async def _read(self) -> Snapshot:
         reading = await self.client.read_values()
+        missing = self._offered.difference(reading.values)
+        if missing:
+            # Its entities show "unknown" for this poll, as for a value flagged invalid.
+            LOGGER.debug("%s: this answer left out %s", self.name, ", ".join(sorted(missing)))
         now = time.monotonic()
         due = self._clock_read_at is None or (
             now - self._clock_read_at >= CLOCK_READ_INTERVAL.total_seconds()

@@ -292,3 +292,22 @@ async def test_negative_confirmation_of_a_read() -> None:
             assert not client.session.logged_in
     # The session was finished although the read failed: a logout (C_FS_NA_2) went out.
     assert any(frame[0] == 0x68 and frame[7] == TypeId.C_FS_NA_2 for frame in received)
+
+
+async def test_objects_the_meter_never_sends_are_not_delivered_rather_than_invalid() -> None:
+    line = make_line(never_send=frozenset({194}))
+    async with serving(line) as url, client_for(url) as client:
+        reading = await client.read_values()
+    assert "voltage_l1" not in reading.values  # not provided: no entity, "not provided"
+    assert "current_l3" not in reading.values
+    assert reading.values["active_energy_import"] is not None
+
+
+async def test_an_answer_that_sometimes_leaves_an_object_out() -> None:
+    line = make_line(omit_phases_every=2)
+    async with serving(line) as url, client_for(url) as client:
+        first = await client.read_values()
+        second = await client.read_values()
+    assert first.values["voltage_l1"] is not None
+    assert "voltage_l1" not in second.values
+    assert second.get("voltage_l1") is None

@@ -230,3 +230,79 @@ async def test_a_raw_tcp_converter_keeps_its_speed() -> None:
             assert transport.baudrate == 300
         finally:
             await transport.close()
+
+
+async def test_a_half_closed_connection_is_connection_lost() -> None:
+    """The converter ends its side (EOF) but keeps the socket: what came is still read."""
+    done = asyncio.Event()
+
+    async def half_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"\x01")
+        writer.write_eof()
+        await done.wait()
+        writer.close()
+
+    server = await asyncio.start_server(half_close, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = Transport(LineSettings(f"socket://127.0.0.1:{port}"))
+    try:
+        await transport.open()
+        assert await transport.receive(1.0) == b"\x01"
+        with pytest.raises(ConnectionLost, match="connection closed"):
+            await transport.receive(1.0)
+        assert not transport.is_open
+    finally:
+        done.set()
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_drain_is_best_effort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draining a line that is not open does nothing; an OS error while draining is logged."""
+    async with serving(make_line(), pty=True) as path:
+        transport = Transport(LineSettings(path))
+        await transport.drain()  # not open: nothing to wait for
+        await transport.open()
+        try:
+            serial_transport = transport._transport
+            assert serial_transport is not None
+
+            async def failing_flush() -> None:
+                raise OSError(5, "Input/output error")
+
+            monkeypatch.setattr(serial_transport, "flush", failing_flush)
+            transport.write(b"x")
+            await transport.drain()  # no exception
+            assert transport.is_open
+        finally:
+            await transport.close()
+
+
+async def test_a_port_refusing_a_speed_change_is_connection_lost(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The OS refusing the new speed: ConnectionLost naming it, the speed unchanged."""
+    async with serving(make_line(), pty=True) as path:
+        transport = Transport(LineSettings(path, baudrate=300))
+        await transport.open()
+        try:
+            serial_transport = transport._transport
+            assert serial_transport is not None
+
+            async def refuse(**kwargs: Any) -> None:
+                raise OSError(22, "Invalid argument")
+
+            # serialx 1.15 has reconfigure_port; 1.7 gets it here to reach the same path.
+            monkeypatch.setattr(serial_transport, "reconfigure_port", refuse, raising=False)
+            with pytest.raises(ConnectionLost, match="cannot switch to 9600 baud: .*Invalid"):
+                await transport.set_baudrate(9600)
+            assert transport.baudrate == 300
+        finally:
+            await transport.close()
+
+
+async def test_speed_change_before_opening_is_connection_lost() -> None:
+    transport = Transport(LineSettings("/dev/null", baudrate=300))
+    with pytest.raises(ConnectionLost, match="not open"):
+        await transport.set_baudrate(9600)

@@ -186,7 +186,7 @@ IEC62056_SETTINGS: dict[str, Any] = {
 }
 
 #: Timing options for IEC 62056-21 entries in tests: a readout is a few exchanges.
-FAST_62056_OPTIONS = {**FAST_OPTIONS, CONF_REQUEST_TIMEOUT: 1000, CONF_SCAN_INTERVAL: 60}
+FAST_62056_OPTIONS = {**FAST_OPTIONS, CONF_REQUEST_TIMEOUT: 500, CONF_SCAN_INTERVAL: 60}
 
 
 @dataclass
@@ -195,14 +195,6 @@ class Simulated62056:
 
     line: Iec62056Line
     url: str
-
-
-def iec62056_meter(**config: Any) -> SimulatedIec62056Meter:
-    """A simulated IEC 62056-21 meter (mode C, 19200 baud) whose clock stands still."""
-    config.setdefault("baudrate", 19200)
-    return SimulatedIec62056Meter(
-        Iec62056MeterConfig(**config), MADRID, lambda: METER_TIME, MeterModel(seed=1)
-    )
 
 
 @pytest.fixture
@@ -217,7 +209,12 @@ async def simulated_62056(
 ) -> AsyncIterator[Simulated62056]:
     """An IEC 62056-21 line over TCP, not paced (a readout takes a fraction of a second)."""
     meters = [
-        SimulatedIec62056Meter(config, MADRID, lambda: METER_TIME, MeterModel(seed=index + 1))
+        SimulatedIec62056Meter(
+            config,
+            MADRID,
+            lambda: METER_TIME,
+            MeterModel(three_phase=config.three_phase, seed=index + 1),
+        )
         for index, config in enumerate(iec62056_meters)
     ]
     line = Iec62056Line(meters, Iec62056LineOptions(pace=False))
@@ -235,7 +232,7 @@ def iec62056_subentry(
     fields: dict[str, Any] = {
         "manufacturer_id": "ISk",
         "identification": "5MT174-SIM",
-        "baud_char": "6",
+        "baud_char": "5",
     }
     if address:
         fields["device_address"] = address
@@ -265,7 +262,7 @@ def make_62056_entry(
         domain=DOMAIN,
         title=url.removeprefix("socket://"),
         data={CONF_PROTOCOL: "iec62056", CONF_DEVICE: url},
-        options=options or dict(FAST_62056_OPTIONS),
+        options=dict(FAST_62056_OPTIONS) if options is None else options,
         minor_version=2,
         subentries_data=list(subentries) or [iec62056_subentry()],
     )

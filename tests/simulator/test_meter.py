@@ -133,12 +133,43 @@ async def test_pacing_takes_at_least_the_wire_time() -> None:
     assert elapsed >= wire + 6 * 0.005
 
 
-@pytest.mark.parametrize("session_timeout", [0.0, 30.0])
-def test_session_timeout_keeps_a_busy_session(session_timeout: float) -> None:
-    target = meter(session_timeout=session_timeout)
-    target.logged_in = True
-    send(target, 0x49)
-    assert target.logged_in
+#: A short session timeout of the meter, on the real clock.
+SESSION_TIMEOUT_S = 0.5
+
+
+def _logins(line: object) -> int:
+    """Login requests (C_AC_NA_2) the line has heard."""
+    return sum(1 for *_, asdu in line.trace if asdu == TypeId.C_AC_NA_2)  # type: ignore[attr-defined]
+
+
+async def test_session_timeout_keeps_a_busy_session() -> None:
+    """Polls closer together than the timeout keep one session past the timeout."""
+    line = make_line([MeterConfig(session_timeout=SESSION_TIMEOUT_S)])  # real clock
+    async with serving(line) as url, client_for(url) as client:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await client.read_values()
+        while loop.time() - start < 3 * SESSION_TIMEOUT_S:
+            await asyncio.sleep(SESSION_TIMEOUT_S / 5)
+            await client.read_values()
+        assert loop.time() - start >= 3 * SESSION_TIMEOUT_S  # the timeout could expire
+        assert line.meters[0].logged_in
+        assert client.session.logged_in
+        assert _logins(line) == 1
+
+
+async def test_session_timeout_forgets_an_idle_session_and_the_client_logs_in_again() -> None:
+    """A pause longer than the timeout: the meter forgot the session, the read still works."""
+    line = make_line([MeterConfig(session_timeout=SESSION_TIMEOUT_S)])  # real clock
+    async with serving(line) as url, client_for(url) as client:
+        await client.read_values()
+        assert _logins(line) == 1
+        await asyncio.sleep(SESSION_TIMEOUT_S * 1.5)
+        reading = await client.read_values()
+        assert reading.get("active_energy_import") is not None
+        assert _logins(line) == 2  # logged in again, without the caller seeing an error
+        assert line.meters[0].logged_in
+        assert client.session.logged_in
 
 
 # --- Range reads and the new faults, end to end over TCP ---------------------------------
