@@ -43,7 +43,8 @@ from custom_components.iec_meter.core.iec62056.messages import (  # noqa: E402
 from custom_components.iec_meter.core.timing import Timing  # noqa: E402
 from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
 
-BITS_PER_BYTE = 10
+#: Bits a 7E1 character takes on the wire (start, 7 data, parity, stop).
+BITS_PER_BYTE = LineSettings("7E1", bytesize=7, parity="E").bits_per_byte
 START = 300
 
 
