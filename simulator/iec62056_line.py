@@ -161,6 +161,8 @@ class Iec62056Line:
         """Stop serving and release every socket and descriptor."""
         if self._server is not None:
             self._server.close()
+            # Like a converter switched off: the open connection goes too.
+            self._server.close_clients()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1):
                     await self._server.wait_closed()

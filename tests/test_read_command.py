@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+import contextlib
+from datetime import datetime, timedelta
 import json
 import os
 from pathlib import Path
 import sys
+from typing import Any
 
 import pytest
 
 from custom_components.iec_meter import cli
+from custom_components.iec_meter.core.driver import FieldKind, SettingField
+from custom_components.iec_meter.core.drivers import DRIVERS
+from custom_components.iec_meter.core.errors import NoResponse
 from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
+from custom_components.iec_meter.core.iec62056.obis import SIGNAL_KEYS as IEC62056_SIGNAL_KEYS
 
 SIGNAL_KEYS = sorted(IEC102_SIGNALS)
 
@@ -143,3 +150,315 @@ async def test_as_a_module_without_home_assistant(simulator_url: str) -> None:
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
     assert json.loads(out)["identity"]["serial_number"] == 48300001
+
+
+async def test_invalid_values_are_null_in_json_and_invalid_in_the_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A single-phase meter flags L2/L3 invalid: null in JSON, "invalid" in the table."""
+    async with simulator("iec102", "--tcp", "127.0.0.1:0", "--single-phase") as url:
+        assert await cli.run(["read", "--url", url, "--json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+        assert await cli.run(["read", "--url", url]) == 0
+        table = capsys.readouterr().out
+    assert document["voltage_l2"] is None
+    assert isinstance(document["voltage_l1"], float)
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines() if line.strip()}
+    assert rows["voltage_l2"] == ["invalid", "V"]
+    assert rows["voltage_l1"][1] == "V"
+
+
+# --- IEC 62056-21 ------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def simulator(*args: str) -> AsyncIterator[str]:
+    """A real simulator process (``python -m simulator ARGS``); yields its URL."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "simulator", *args,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=ENV,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        ready = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        assert ready.startswith("READY "), ready
+        yield ready.split()[1]
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+#: A fast IEC 62056-21 meter: no wire-time pacing.
+FAST_62056 = ("iec62056", "--tcp", "127.0.0.1:0", "--no-pace")
+#: A quick read: the shortest t2 and answer timeout the meter still meets.
+QUICK_READ = ("read", "--protocol", "iec62056", "--t2-ms", "200")
+
+#: A readout whose every data set the contract test checks.
+DATA_LINES = """
+C.1.0(12345678)
+0.9.1(101500)
+0.9.2(260621)
+F.F(00000000)
+1.8.0(012345.678*kWh)
+2.8.0(000100.5*kWh)
+1.7.0(01.500*kW)
+32.7.0(230.1*V)
+1.6.0(02.345*kW)(2606211000)
+1.8.0*24(011111.111*kWh)
+0.2.0(SIM-1.0)
+"""
+
+
+async def test_iec62056_json_contract(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "readout.txt"
+    data.write_text(DATA_LINES, encoding="ascii")
+    async with simulator(*FAST_62056, "--data-file", str(data)) as url:
+        status = await cli.run(
+            [*QUICK_READ, "--url", url, "--time-zone", "Europe/Madrid", "--json"]
+        )
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert document == {
+        "active_energy_import": 12345.678,
+        "active_energy_export": 100.5,
+        "active_power": 1.5,
+        "voltage_l1": 230.1,
+        "max_demand": 2.345,
+        "max_demand_time": "2026-06-21T10:00:00+02:00",
+        "identity": {"manufacturer": "ISk", "ident": "5MT174-SIM", "serial": "12345678"},
+        "timestamp": "2026-06-21T10:15:00+02:00",
+        "clock": None,  # no clock to read: the time stamp is the values' own
+        "obis": {
+            "C.1.0": {"value": "12345678", "unit": None},
+            "0.9.1": {"value": "101500", "unit": None},
+            "0.9.2": {"value": "260621", "unit": None},
+            "F.F": {"value": "00000000", "unit": None},
+            "1.8.0": {"value": 12345.678, "unit": "kWh"},
+            "2.8.0": {"value": 100.5, "unit": "kWh"},
+            "1.7.0": {"value": 1.5, "unit": "kW"},
+            "32.7.0": {"value": 230.1, "unit": "V"},
+            "1.6.0": {"value": 2.345, "unit": "kW"},
+            # The data set's second value: "<address>_2", as the README documents.
+            "1.6.0_2": {"value": "2606211000", "unit": None},
+            "1.8.0*24": {"value": 11111.111, "unit": "kWh"},
+            "0.2.0": {"value": "SIM-1.0", "unit": None},
+        },
+    }
+    sent = [line.partition("(")[0] for line in DATA_LINES.split()]
+    assert list(document["obis"]) == [*sent[:9], "1.6.0_2", *sent[9:]]  # the meter's order
+
+
+def _is_number_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+async def test_iec62056_json_of_a_live_meter(capsys: pytest.CaptureFixture[str]) -> None:
+    async with simulator(*FAST_62056, "--time-zone", "Europe/Madrid") as url:
+        status = await cli.run(
+            [*QUICK_READ, "--url", url, "--time-zone", "Europe/Madrid", "--json"]
+        )
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    signals = set(document) - {"identity", "timestamp", "clock", "obis"}
+    assert signals <= IEC62056_SIGNAL_KEYS
+    assert {"active_energy_import", "active_power", "voltage_l3", "max_demand_time"} <= signals
+    for key in signals - {"max_demand_time"}:
+        assert _is_number_or_null(document[key]), key
+    # Time stamps: ISO 8601 with the meter's offset, and the meter's "now".
+    for stamp in (document["max_demand_time"], document["timestamp"]):
+        when = datetime.fromisoformat(stamp)
+        assert when.utcoffset() in (timedelta(hours=1), timedelta(hours=2))
+        assert abs((when - datetime.now(when.tzinfo)).total_seconds()) < 120
+    assert document["identity"] == {
+        "manufacturer": "ISk",
+        "ident": "5MT174-SIM",
+        "serial": "12345678",
+    }
+    obis = document["obis"]
+    assert {"1.8.0", "C.1.0", "1.8.0*24"} <= set(obis)
+    for item in obis.values():
+        assert set(item) == {"value", "unit"}
+        assert isinstance(item["value"], (int, float, str))
+        assert item["unit"] is None or isinstance(item["unit"], str)
+    assert obis["C.1.0"] == {"value": "12345678", "unit": None}
+    assert obis["1.8.0"]["unit"] == "kWh"
+    assert obis["1.8.0"]["value"] == document["active_energy_import"]
+
+
+async def test_iec62056_table(capsys: pytest.CaptureFixture[str]) -> None:
+    async with simulator(*FAST_62056) as url:
+        status = await cli.run([*QUICK_READ, "--url", url])
+    out = capsys.readouterr().out
+    assert status == 0
+    lines = out.splitlines()
+    assert "Manufacturer id  ISk" in lines
+    assert "Identification   5MT174-SIM" in lines
+    assert any(line.startswith("Values at ") for line in lines)
+    assert not any(line.startswith("Meter clock") for line in lines)  # no clock
+    # Signals: every one the protocol can deliver, delivered or not.
+    signal_rows = {line.split()[0]: line for line in lines if line.split()[:1]}
+    for key in IEC62056_SIGNAL_KEYS:
+        assert key in signal_rows, key
+    assert signal_rows["active_energy_import_t3"].split()[1:3] == ["not", "provided"]
+    assert signal_rows["active_energy_import"].endswith("  kWh")
+    header = next(line for line in lines if line.startswith("signal"))
+    unit_column = header.index("unit")
+    assert signal_rows["max_demand_time"].endswith(" UTC")  # no --time-zone: UTC
+    assert len(signal_rows["max_demand_time"]) <= unit_column  # the columns still align
+    # Addresses: every data set, as the meter labelled it.
+    start = lines.index(next(line for line in lines if line.startswith("address")))
+    addresses = {line.split()[0]: line.split()[1:] for line in lines[start + 1 :]}
+    assert addresses["1.8.0*24"][1] == "kWh"
+    assert addresses["C.1.0"] == ["12345678"]
+    assert addresses["0.2.0"] == ["SIM-1.0"]
+
+
+async def test_iec62056_device_address_picks_one_of_two_meters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator(*FAST_62056, "--meter", "1001:111", "--meter", "1002:222") as url:
+        serials = []
+        for address in ("1002", "1001"):
+            status = await cli.run(
+                [*QUICK_READ, "--url", url, "--device-address", address, "--json"]
+            )
+            document = json.loads(capsys.readouterr().out)
+            assert status == 0
+            serials.append(document["identity"]["serial"])
+            assert document["obis"]["0.0.0"]["value"] == address
+        assert serials == ["222", "111"]
+        # An address no meter on the line has: silence, with a hint.
+        status = await cli.run(
+            [*QUICK_READ, "--url", url, "--device-address", "1003", "--timeout", "0.3",
+             "--retries", "0"]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "no identification" in err
+    assert "[1003]" in err
+    assert "hint: " in err
+
+
+async def test_iec62056_mode_a(capsys: pytest.CaptureFixture[str]) -> None:
+    async with simulator(*FAST_62056, "--mode", "A") as url:
+        status = await cli.run(
+            ["read", "--protocol", "iec62056", "--url", url, "--mode", "A", "--json"]
+        )
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert document["identity"]["serial"] == "12345678"
+    assert "1.8.0" in document["obis"]
+
+
+async def test_iec62056_silent_meter_exits_1_with_a_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator(*FAST_62056, "--silent-every", "1") as url:
+        status = await cli.run([*QUICK_READ, "--url", url, "--timeout", "0.3", "--retries", "1"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.out == ""
+    assert "error: " in captured.err
+    assert "no identification from the meter within" in captured.err
+    assert f"hint: {NoResponse.hint}" in captured.err
+
+
+async def test_iec62056_damaged_answers_every_time_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator(*FAST_62056, "--corrupt-every", "1") as url:
+        status = await cli.run([*QUICK_READ, "--url", url, "--retries", "2", "--json"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.out == ""
+    assert "arrived damaged 3 times" in captured.err
+    assert "hint: " in captured.err
+
+
+async def test_iec62056_damaged_once_is_asked_again_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator(*FAST_62056, "--corrupt-every", "2") as url:
+        status = await cli.run([*QUICK_READ, "--url", url, "--retries", "2", "--json"])
+    assert status == 0
+    assert json.loads(capsys.readouterr().out)["identity"]["serial"] == "12345678"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/errors.py: NoResponse.hint names IEC 102's link address, shown for a "
+    "silent IEC 62056-21 meter too (which has a device address)",
+)
+async def test_iec62056_silence_hint_names_its_own_settings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator(*FAST_62056, "--silent-every", "1") as url:
+        await cli.run([*QUICK_READ, "--url", url, "--timeout", "0.3", "--retries", "0"])
+    hint = capsys.readouterr().err.partition("hint: ")[2]
+    assert "link address" not in hint
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core/iec62056/client.py: DamagedAnswer keeps ProtocolError's hint (\"check "
+    'that it speaks the protocol") instead of the parity/speed/noise causes it names',
+)
+async def test_iec62056_damaged_hint_names_the_line(capsys: pytest.CaptureFixture[str]) -> None:
+    async with simulator(*FAST_62056, "--corrupt-every", "1") as url:
+        await cli.run([*QUICK_READ, "--url", url, "--retries", "0"])
+    hint = capsys.readouterr().err.partition("hint: ")[2]
+    assert "parity" in hint
+
+
+# --- arguments, help, entry point ----------------------------------------------------------
+
+
+def test_help_lists_both_protocols_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser().parse_args(["read", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--protocol {iec102,iec62056}" in out
+    for option in (
+        "--link-address", "--point-address", "--password", "--time-zone",  # IEC 102
+        "--device-address", "--mode", "--max-baudrate", "--t2-ms", "--wake-up",  # 62056
+        "--baudrate", "--parity", "--json",
+    ):  # fmt: skip
+        assert option in out, option
+    assert "IEC 60870-5-102" in out
+    assert "IEC 62056-21 meter" in out
+
+
+def test_protocol_defaults_to_iec102() -> None:
+    args = cli.build_parser().parse_args(["read", "--url", "/dev/ttyUSB0"])
+    assert args.protocol == "iec102"
+
+
+def test_a_setting_two_protocols_share_is_one_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Options are named after settings: a second protocol's password reuses --password."""
+
+    class Shared:
+        title = "Shared"
+        meter_fields = (
+            SettingField("password", FieldKind.SECRET),
+            SettingField("fast", FieldKind.BOOLEAN, False),
+        )
+
+    drivers: Mapping[str, Any] = {**DRIVERS, "shared": Shared()}
+    monkeypatch.setattr(cli, "DRIVERS", drivers)
+    parser = cli.build_parser()
+    args = parser.parse_args(["read", "--protocol", "shared", "--url", "x", "--password", "3"])
+    assert (args.password, args.fast) == (3, None)
+    assert parser.parse_args(["read", "--url", "x", "--fast"]).fast is True
+
+
+def test_main_returns_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
+    loop = asyncio.get_event_loop()  # the test's own loop: asyncio.run() unsets it
+    try:
+        assert cli.main(["read", "--url", "/dev/does-not-exist"]) == 1
+    finally:
+        asyncio.set_event_loop(loop)
+    assert "does-not-exist" in capsys.readouterr().err

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sys
 
-if "homeassistant" in sys.modules:
+# The other way (no Home Assistant) runs in a subprocess: tests/test_read_command.py.
+if "homeassistant" in sys.modules:  # pragma: no branch
     from .hub import (
         async_migrate_entry,
         async_remove_config_entry_device,

@@ -24,7 +24,7 @@ from .core.bus import Bus
 from .core.driver import Driver, FieldKind, SettingField
 from .core.drivers import DEFAULT_PROTOCOL, DRIVERS, get_driver
 from .core.errors import AuthenticationRejected, MeterError
-from .core.model import SIGNALS, Snapshot
+from .core.model import SIGNALS, Identity, Snapshot
 from .core.timing import DEFAULT_RETRIES, Timing
 from .core.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
 
@@ -125,7 +125,8 @@ async def read_meter(args: argparse.Namespace) -> Snapshot:
     )
     timing = Timing(request_timeout_ms=timeout_ms, retries=args.retries)
     settings = _settings(driver, args)
-    zone = ZoneInfo(str(settings.get("time_zone") or _DEFAULT_ZONE))
+    # The option applies to every protocol (not only to those with a time zone field).
+    zone = ZoneInfo(str(args.time_zone or settings.get("time_zone") or _DEFAULT_ZONE))
     async with Bus(line, timing) as bus:
         client = driver.client(bus, driver.settings(settings), zone)
         return await client.read_snapshot()
@@ -135,15 +136,35 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def snapshot_json(snapshot: Snapshot) -> dict[str, Any]:
-    """The document of ``--json``: the signals delivered, identity, time tags and data."""
+def identity_json(driver: Driver[Any], identity: Identity) -> dict[str, Any]:
+    """The ``identity`` of ``--json``: manufacturer, ident (model) and serial.
+
+    The same three keys for every protocol, except the one that predates the choice
+    (:data:`DEFAULT_PROTOCOL`, IEC 102), whose first release printed its own identity
+    fields (manufacturer code, serial number, standard date): scripts read those.
+    """
+    if driver.name == DEFAULT_PROTOCOL:
+        return dict(identity.fields)
+    return {
+        "manufacturer": identity.manufacturer,
+        "ident": identity.model,
+        "serial": identity.serial,
+    }
+
+
+def snapshot_json(driver: Driver[Any], snapshot: Snapshot) -> dict[str, Any]:
+    """The document of ``--json``: the signals delivered, identity, time tags and data.
+
+    ``obis`` (protocols that label their values): every value by the address the meter
+    gave it, ``{"value": number or text, "unit": text or null}``.
+    """
     reading = snapshot.reading
     document: dict[str, Any] = {key: _plain(value) for key, value in reading.values.items()}
     identity = snapshot.identity
-    document["identity"] = None if identity is None else dict(identity.fields)
+    document["identity"] = None if identity is None else identity_json(driver, identity)
     document["timestamp"] = _plain(reading.timestamp)
     document["clock"] = _plain(snapshot.clock)
-    if reading.data:
+    if driver.labelled_data or reading.data:
         document["obis"] = {
             address: {"value": item.value, "unit": item.unit}
             for address, item in reading.data.items()
@@ -178,16 +199,22 @@ def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
     width = max((len(label) for label, _ in head), default=0)
     lines = [f"{label:<{width}}  {value}" for label, value in head]
     keys = [key for key in SIGNALS if key in driver.signals or key in reading.values]
+    texts = {
+        key: _text(reading.values[key], SIGNALS[key].precision)
+        if key in reading.values
+        else "not provided"
+        for key in keys
+    }
     width = max(len(key) for key in keys)
-    lines += ["", f"{'signal':<{width}}  {'value':>14}  unit", f"{'-' * width}  {'-' * 14}  ----"]
-    for key in keys:
-        signal = SIGNALS[key]
-        text = (
-            _text(reading.values[key], signal.precision)
-            if key in reading.values
-            else "not provided"
-        )
-        lines.append(f"{key:<{width}}  {text:>14}  {signal.unit or ''}")
+    value = max(14, *(len(text) for text in texts.values()))  # a time stamp is wider
+    lines += [
+        "",
+        f"{'signal':<{width}}  {'value':>{value}}  unit",
+        f"{'-' * width}  {'-' * value}  ----",
+    ]
+    lines += [
+        f"{key:<{width}}  {texts[key]:>{value}}  {SIGNALS[key].unit or ''}".rstrip() for key in keys
+    ]
     if reading.data:
         width = max(len(address) for address in reading.data)
         lines += ["", f"{'address':<{width}}  {'value':>14}  unit"]
@@ -223,11 +250,12 @@ async def run(argv: Sequence[str] | None = None) -> int:
     except (ValueError, ZoneInfoNotFoundError) as err:
         _fail(err, None)
         return EXIT_FAILED
+    driver = get_driver(args.protocol)
     if args.json:
-        json.dump(snapshot_json(snapshot), sys.stdout)
+        json.dump(snapshot_json(driver, snapshot), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print_table(get_driver(args.protocol), snapshot, sys.stdout)
+        print_table(driver, snapshot, sys.stdout)
     return EXIT_OK
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from custom_components.iec_meter.core.bus import Bus
-from custom_components.iec_meter.core.errors import MeterError
+from custom_components.iec_meter.core.errors import CannotConnect, MeterError
 from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig
@@ -65,3 +67,31 @@ async def test_a_session_that_cannot_end_does_not_block_closing() -> None:
     bus.attach(failing)
     await bus.close()
     assert not bus.transport.is_open
+
+
+async def test_a_failed_open_waits_the_reconnect_delay_then_tries_again() -> None:
+    """A missing converter is not hammered: the next open waits the reconnect delay."""
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()  # nothing listens on the port now
+    url = f"socket://127.0.0.1:{port}"
+    async with Bus(LineSettings(url, connect_timeout=1.0), FAST) as bus:
+        with pytest.raises(CannotConnect) as refused:
+            await bus.ensure_open()
+        assert "next connection attempt" not in str(refused.value)  # really tried
+        with pytest.raises(CannotConnect, match="next connection attempt in 1 s"):
+            await bus.ensure_open()  # too soon: not even tried
+        await asyncio.sleep(FAST.reconnect_delay + 0.05)
+
+        async def converter(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.close()
+
+        server = await asyncio.start_server(converter, "127.0.0.1", port)
+        try:
+            await bus.ensure_open()  # the delay is over: it tries, and connects
+            assert bus.transport.is_open
+        finally:
+            await bus.drop_line()
+            server.close()
+            await server.wait_closed()

@@ -295,7 +295,7 @@ async def test_a_port_refusing_a_speed_change_is_connection_lost(
 
             # serialx 1.15 has reconfigure_port; 1.7 gets it here to reach the same path.
             monkeypatch.setattr(serial_transport, "reconfigure_port", refuse, raising=False)
-            with pytest.raises(ConnectionLost, match="cannot switch to 9600 baud: .*Invalid"):
+            with pytest.raises(ConnectionLost, match=r"cannot switch to 9600 baud: .*Invalid"):
                 await transport.set_baudrate(9600)
             assert transport.baudrate == 300
         finally:

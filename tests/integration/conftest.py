@@ -162,16 +162,18 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
 
 # --- IEC 62056-21 ------------------------------------------------------------------------
 
+TARIFFS = ("", "_t1", "_t2")
+PHASE_QUANTITIES = ("active_power", "current", "voltage", "power_factor")
 #: The standard signals a simulated three-phase IEC 62056-21 meter delivers.
 IEC62056_SIGNALS = sorted(
-    (
-        *(f"active_energy_{way}{tariff}" for way in ("import", "export") for tariff in ("", "_t1", "_t2")),
+    [
+        *(f"active_energy_{way}{tariff}" for way in ("import", "export") for tariff in TARIFFS),
         *(f"reactive_energy_q{quadrant}" for quadrant in range(1, 5)),
-        "active_power", "reactive_power", "power_factor", "frequency",
-        "max_demand", "max_demand_time",
-        *(f"{quantity}_l{phase}" for quantity in ("active_power", "current", "voltage", "power_factor") for phase in (1, 2, 3)),
-    )
-)  # fmt: skip
+        *("active_power", "reactive_power", "power_factor", "frequency"),
+        *("max_demand", "max_demand_time"),
+        *(f"{quantity}_l{phase}" for quantity in PHASE_QUANTITIES for phase in (1, 2, 3)),
+    ]
+)
 
 #: Meter settings as the flow stores them, fast enough for tests (t2 at its minimum).
 IEC62056_SETTINGS: dict[str, Any] = {
@@ -186,7 +188,12 @@ IEC62056_SETTINGS: dict[str, Any] = {
 }
 
 #: Timing options for IEC 62056-21 entries in tests: a readout is a few exchanges.
-FAST_62056_OPTIONS = {**FAST_OPTIONS, CONF_REQUEST_TIMEOUT: 500, CONF_SCAN_INTERVAL: 60}
+FAST_62056_OPTIONS = {
+    **FAST_OPTIONS,
+    CONF_SCAN_INTERVAL: 60,
+    CONF_REQUEST_TIMEOUT: 500,
+    CONF_RETRIES: 0,
+}
 
 
 @dataclass

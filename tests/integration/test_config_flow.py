@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
@@ -10,9 +11,10 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import selector
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serialx
 
-from custom_components.iec_meter import validation
+from custom_components.iec_meter import schemas, validation
 from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.const import (
     CONF_BAUDRATE,
@@ -30,6 +32,7 @@ from custom_components.iec_meter.const import (
     DOMAIN,
     SUBENTRY_METER,
 )
+from custom_components.iec_meter.core.driver import FieldKind, SettingField
 from custom_components.iec_meter.core.drivers import get_driver
 from custom_components.iec_meter.core.iec102.driver import (
     LINK_ADDRESS as CONF_LINK_ADDRESS,
@@ -40,7 +43,14 @@ from simulator.iec102_meter import MeterConfig
 from tests.conftest import make_line, serving
 from tests.scripted import scripted_meter
 
-from .conftest import FAST_OPTIONS, Simulated, make_entry, meter_subentry, setup_entry
+from .conftest import (
+    FAST_OPTIONS,
+    Simulated,
+    make_entry,
+    meter_subentry,
+    setup_entry,
+    signals_of,
+)
 
 METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1}
 DEFAULT_OPTIONS = default_options(get_driver("iec102"))
@@ -453,3 +463,74 @@ async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) ->
     assert entry.subentries[subentry_id].data[CONF_PASSWORD] == 3
     assert entry.subentries[subentry_id].data[CONF_TIME_ZONE] == "Atlantic/Canary"
     assert hass.states.get("sensor.house_energy_import").state != "unavailable"
+
+
+# --- the forms' building blocks ---------------------------------------------------------
+
+
+def test_dropdown_translated_or_shown_as_is() -> None:
+    translated = schemas.dropdown(["N", "E"], CONF_PARITY)
+    assert translated.config["translation_key"] == CONF_PARITY
+    plain_list = schemas.dropdown(["N", "E"], None)
+    assert "translation_key" not in plain_list.config
+    assert plain_list.config["options"] == ["N", "E"]
+
+
+def test_a_time_zone_setting_without_default_gets_home_assistants() -> None:
+    driver = SimpleNamespace(
+        meter_fields=(SettingField(CONF_TIME_ZONE, FieldKind.SELECT, None, options=("UTC",)),)
+    )
+    zone = "Atlantic/Canary"
+    schema = schemas.meter_schema(driver, {}, zone, with_name=False)  # type: ignore[arg-type]
+    (key,) = schema.schema
+    assert key.default() == zone
+    # A stored zone wins.
+    schema = schemas.meter_schema(driver, {CONF_TIME_ZONE: "UTC"}, zone)  # type: ignore[arg-type]
+    assert form_defaults({"data_schema": schema})[CONF_TIME_ZONE] == "UTC"
+
+
+# --- entry versions (the flow's VERSION and MINOR_VERSION) --------------------------------
+
+
+async def test_an_entry_of_a_newer_minor_version_is_used_as_it_is(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_PROTOCOL: "iec102", CONF_DEVICE: simulated.url},
+        options=dict(FAST_OPTIONS),
+        minor_version=3,
+        subentries_data=[meter_subentry("House")],
+    )
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 3
+    assert entry.data == {CONF_PROTOCOL: "iec102", CONF_DEVICE: simulated.url}
+    assert hass.states.get("sensor.house_energy_import") is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_migration_keeps_the_signals_a_meter_already_lists(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    # A 1.1 entry one of whose meters already lists its signals (a migration cut short).
+    listed = {**meter_subentry("House"), "data": {**meter_subentry("House")["data"]}}
+    listed["data"][CONF_SIGNALS] = ["active_energy_import"]
+    garage = meter_subentry("Garage", link=2, password=2)
+    del garage["data"][CONF_SIGNALS]
+    garage["data"]["phases"] = 1
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_DEVICE: simulated.url},
+        options=dict(FAST_OPTIONS),
+        minor_version=1,
+        subentries_data=[listed, garage],
+    )
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.minor_version == 2
+    assert entry.data == {CONF_PROTOCOL: "iec102", CONF_DEVICE: simulated.url}
+    house, single = entry.subentries.values()
+    assert house.data[CONF_SIGNALS] == ["active_energy_import"]  # left as it was
+    assert single.data[CONF_SIGNALS] == signals_of(phases=1)
+    assert await hass.config_entries.async_unload(entry.entry_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -12,7 +13,15 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from .conftest import Simulated, make_entry, plain, setup_entry
+from .conftest import (
+    Simulated,
+    Simulated62056,
+    iec62056_subentry,
+    make_62056_entry,
+    make_entry,
+    plain,
+    setup_entry,
+)
 
 
 def _stable(value: Any) -> Any:
@@ -21,6 +30,8 @@ def _stable(value: Any) -> Any:
         return {key: _stable_item(key, item) for key, item in value.items()}
     if isinstance(value, list):
         return [_stable(item) for item in value]
+    if isinstance(value, str):
+        return re.sub(r"socket://127\.0\.0\.1:\d+", "<simulator>", value)  # in error texts
     return value
 
 
@@ -71,3 +82,36 @@ async def test_entities(
             "attributes": None if state is None else dict(state.attributes),
         }
     assert plain(summary) == snapshot
+
+
+async def test_diagnostics_of_an_iec62056_connection(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulated_62056: Simulated62056,
+    snapshot: SnapshotAssertion,
+) -> None:
+    house = iec62056_subentry(data=["1.8.0*24", "F.F"])
+    # A second meter that never answers (no meter on the line has its address).
+    garage = iec62056_subentry("Garage", address="42", serial="42", data=["C.1.0"])
+    entry = await setup_entry(hass, make_62056_entry(simulated_62056.url, house, garage))
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["data"] == {"protocol": "iec62056", "device": simulated_62056.url}
+    subentries = {item["title"]: item for item in diagnostics["entry"]["subentries"]}
+    # Nothing of an IEC 62056-21 meter is secret: its settings are there as stored.
+    assert subentries["House"]["data"] == house["data"]
+    assert "**REDACTED**" not in str(diagnostics)
+    meters = {meter["title"]: meter for meter in diagnostics["meters"].values()}
+    reading = meters["House"]["last_reading"]
+    assert reading["active_energy_import"] == 12345.0
+    assert reading["meter_clock"] is None  # no clock in a readout
+    # Every data set of the readout, chosen or not, with its unit.
+    assert reading["data"]["F.F"] == {"value": "00000000", "unit": None}
+    assert reading["data"]["1.8.0*24"] == {"value": 11110.5, "unit": "kWh"}
+    assert reading["data"]["C.1.0"] == {"value": "12345678", "unit": None}
+    assert meters["House"]["available"] is True
+    assert meters["Garage"]["available"] is False
+    assert meters["Garage"]["last_reading"] is None
+    assert "NoResponse" in meters["Garage"]["statistics"]["last_error"]
+    frames = meters["House"]["frames"]
+    assert frames[0]["hex"] == "2F 3F 21 0D 0A"  # the sign-on "/?!"
+    assert plain(_stable(diagnostics)) == snapshot

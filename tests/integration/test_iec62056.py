@@ -204,6 +204,7 @@ async def test_meter_errors_then_recover(
     await hass.async_block_till_done()
     ids = entity_ids(hass, result["result"].entry_id)
     assert ids == {"sensor.house_power", "button.house_read_now"}
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
 async def test_meter_already_configured(
@@ -341,7 +342,8 @@ async def test_unavailable_then_available_logs_once_each(
     caplog.clear()
     line = simulated_62056.line
     port = int(simulated_62056.url.rsplit(":", 1)[1])
-    # The converter goes away: it ends the connection and accepts no new one.
+    # The converter goes away: it ends the connection and accepts no new one. (The
+    # simulator's stop() only stops listening: the fault ends the open connection.)
     line.options.faults.drop_after = 1
     await line.stop()
     await refresh(hass, entry)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 from pathlib import Path
+import signal
 import sys
+import threading
 
 import pytest
 
 from custom_components.iec_meter.core.iec102.client import Iec102Settings as MeterAddress
-from simulator.cli import build_line, build_parser, serve
+from simulator.cli import build_line, build_parser, main, serve
 from tests.conftest import client_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,3 +93,43 @@ async def test_module_prints_exactly_one_ready_line(protocol: str, where: list[s
     assert lines[0].startswith("READY ")
     url = lines[0].split()[1]
     assert url.startswith(("/dev/pts/", "socket://127.0.0.1:"))
+
+
+class _ReadyWatch(io.StringIO):
+    """stdout that tells a thread when the READY line is out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ready = threading.Event()
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if "\n" in self.getvalue():
+            self.ready.set()
+        return written
+
+
+@pytest.mark.parametrize("protocol", ["iec102", "iec62056"])
+def test_main_serves_until_sigterm(protocol: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` installs its own SIGTERM handler: the signal stops it cleanly (status 0)."""
+    out = _ReadyWatch()
+    monkeypatch.setattr(sys, "stdout", out)
+
+    def terminate_when_ready() -> None:
+        if out.ready.wait(30):  # the handler is installed before READY is printed
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    killer = threading.Thread(target=terminate_when_ready, daemon=True)
+    killer.start()
+    loop = asyncio.get_event_loop()  # the test's own loop: asyncio.run() unsets it
+    try:
+        status = main([protocol, "--tcp", "127.0.0.1:0", "--verbose"])
+    finally:
+        asyncio.set_event_loop(loop)
+        out.ready.set()
+        killer.join(5)
+    assert status == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("READY socket://127.0.0.1:")
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler gone with the loop
