@@ -103,7 +103,7 @@ async def test_silent_meter_exits_1_with_a_hint(
     err = capsys.readouterr().err
     assert status == 1
     assert "no answer" in err
-    assert "hint: Check the link address, the baud rate and parity" in err
+    assert "hint: Check the meter's address (link address for IEC 102" in err
 
 
 async def test_unreachable_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
@@ -387,25 +387,15 @@ async def test_iec62056_damaged_once_is_asked_again_and_exits_0(
     assert json.loads(capsys.readouterr().out)["identity"]["serial"] == "12345678"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/errors.py: NoResponse.hint names IEC 102's link address, shown for a "
-    "silent IEC 62056-21 meter too (which has a device address)",
-)
 async def test_iec62056_silence_hint_names_its_own_settings(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     async with simulator(*FAST_62056, "--silent-every", "1") as url:
         await cli.run([*QUICK_READ, "--url", url, "--timeout", "0.3", "--retries", "0"])
     hint = capsys.readouterr().err.partition("hint: ")[2]
-    assert "link address" not in hint
+    assert "device address" in hint
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/iec62056/client.py: DamagedAnswer keeps ProtocolError's hint (\"check "
-    'that it speaks the protocol") instead of the parity/speed/noise causes it names',
-)
 async def test_iec62056_damaged_hint_names_the_line(capsys: pytest.CaptureFixture[str]) -> None:
     async with simulator(*FAST_62056, "--corrupt-every", "1") as url:
         await cli.run([*QUICK_READ, "--url", url, "--retries", "0"])

@@ -38,10 +38,14 @@ class ConnectionLost(MeterError):
 class NoResponse(MeterError):
     """The meter did not answer within the request timeout after every retry.
 
-    Usual causes: wrong link address, baud rate or parity, or wiring.
+    Usual causes: a wrong meter address, baud rate or parity, or wiring.
     """
 
-    hint = "Check the link address, the baud rate and parity, and the wiring (A/B, ground)."
+    hint = (
+        "Check the meter's address (link address for IEC 102, device address for IEC "
+        "62056-21), the baud rate and parity, and the wiring (A/B, ground) or the optical "
+        "head's position."
+    )
 
 
 class DamagedAnswers(NoResponse):

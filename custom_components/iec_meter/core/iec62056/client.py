@@ -20,7 +20,14 @@ from typing import Any, ClassVar
 
 from ..bus import Bus
 from ..driver import MeterClient
-from ..errors import ConnectionLost, FrameError, NoResponse, ProtocolError
+from ..errors import (
+    ConnectionLost,
+    DamagedAnswers,
+    FrameError,
+    NoResponse,
+    NotSupported,
+    ProtocolError,
+)
 from ..frame_log import FrameLog
 from ..model import Identity, Reading
 from ..timing import Timing
@@ -75,14 +82,6 @@ FIELD_BAUD_CHAR = "baud_char"
 FIELD_ENHANCED = "enhanced"
 FIELD_SERIAL_ADDRESS = "serial_address"
 FIELD_DEVICE_ADDRESS = "device_address"
-
-
-class DamagedAnswer(ProtocolError):
-    """Answers arrived, but damaged (wrong BCC) every time the meter repeated them.
-
-    Usual causes: a wrong parity or data-bit setting, a noisy line, or a meter that
-    does not switch to the speed it announced.
-    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,6 +269,8 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         for attempt in range(attempts):
             try:
                 readout = await self._readout_once()
+            except DamagedAnswers:
+                raise  # already asked again with NAK, within the retries
             except NoResponse as err:
                 last_error = err
                 self.failed_readouts += 1
@@ -320,6 +321,12 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
             announced = ident.baudrate(Mode.B)
             if announced is None or (settings.max_baudrate and announced > settings.max_baudrate):
                 return self._initial_baudrate
+            if not self.bus.line.can_change_speed:
+                # The meter switches without being asked; the converter cannot follow.
+                raise NotSupported(
+                    f"{self._name}: mode B switches to {announced} baud unasked, and a raw "
+                    "TCP converter keeps its speed: use mode C, or an RFC 2217 converter"
+                )
             await self.bus.set_speed(announced)
             return announced
         # Mode C: acknowledge with the chosen speed at the old speed, then switch.
@@ -464,7 +471,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
                 block = decode_block(raw)
             except FrameError as err:
                 if naks >= self.timing.retries:
-                    raise DamagedAnswer(
+                    raise DamagedAnswers(
                         f"{self._name}: the meter's answers arrived damaged "
                         f"{naks + 1} times ({err})"
                     ) from err
