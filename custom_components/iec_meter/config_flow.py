@@ -53,7 +53,7 @@ from .const import (
 )
 from .core.driver import Driver
 from .core.drivers import DRIVERS
-from .core.model import Snapshot
+from .core.model import SIGNALS, Snapshot
 from .core.timing import MAX_REQUEST_TIMEOUT_MS, MIN_RECONNECT_DELAY_MS, MIN_REQUEST_TIMEOUT_MS
 from .core.transport import is_network_url
 from .data import IecMeterConfigEntry
@@ -86,14 +86,15 @@ def _preset(driver: Driver[Any], name: str | None) -> Mapping[str, Any]:
 
 
 def _data_schema(driver: Driver[Any], snapshot: Snapshot) -> Any:
-    """Tick boxes: the standard signals found (ticked) and the other labelled values."""
+    """Tick boxes: the standard signals found (the usual ones ticked), the other values."""
     reading = snapshot.reading
     standard = driver.standard_data(reading)
     others = sorted(address for address in reading.data if address not in standard)
     signals = delivered_signals(snapshot)
+    usual = [key for key in signals if SIGNALS[key].enabled]
     return form_schema(
         {
-            vol.Optional(CONF_SIGNALS, default=signals): choices(signals),
+            vol.Optional(CONF_SIGNALS, default=usual): choices(signals),
             vol.Optional(CONF_DATA, default=[]): choices(others),
         }
     )
@@ -136,15 +137,20 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_menu(step_id="user", menu_options=list(DRIVERS))
 
     async def async_step_iec102(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """An IEC 102 (REE) meter: ask for the utility next."""
-        self._protocol = "iec102"
-        return await self.async_step_utility()
+        """A Spanish utility meter with IEC 102 (REE) telemetering."""
+        return await self._protocol_chosen("iec102")
 
     async def async_step_iec62056(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """An IEC 62056-21 meter read with an optical head or over RS-485."""
-        self._protocol = "iec62056"
+        """A meter with an optical port read by an IEC 62056-21 head."""
+        return await self._protocol_chosen("iec62056")
+
+    async def _protocol_chosen(self, protocol: str) -> ConfigFlowResult:
+        """Presets (a utility's usual settings) first where the protocol has them."""
+        self._protocol = protocol
+        if self._driver.presets:
+            return await self.async_step_utility()
         return await self.async_step_connection()
 
     async def async_step_utility(

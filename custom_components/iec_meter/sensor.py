@@ -61,8 +61,8 @@ class IecMeterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot], SensorValue]
 
 
-def signal_description(signal: Signal) -> IecMeterSensorDescription:
-    """The description of one signal of the core's table."""
+def signal_description(signal: Signal, chosen: bool = False) -> IecMeterSensorDescription:
+    """The description of one signal of the core's table; ``chosen`` ones start enabled."""
     key = signal.key
     return IecMeterSensorDescription(
         key=key,
@@ -71,7 +71,7 @@ def signal_description(signal: Signal) -> IecMeterSensorDescription:
         native_unit_of_measurement=None if signal.unit is None else str(signal.unit),
         state_class=None if signal.state_class is None else SensorStateClass(signal.state_class),
         suggested_display_precision=signal.precision,
-        entity_registry_enabled_default=signal.enabled,
+        entity_registry_enabled_default=signal.enabled or chosen,
         value_fn=lambda data: data.reading.get(key),
     )
 
@@ -118,7 +118,9 @@ CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
 def _descriptions(coordinator: IecMeterCoordinator) -> list[IecMeterSensorDescription]:
     record = coordinator.subentry.data
     offered = set(record.get(CONF_SIGNALS, ()))
-    descriptions = [signal_description(s) for s in SIGNALS.values() if s.key in offered]
+    # Where the user ticked the values (labelled data), what they ticked is wanted.
+    chosen = coordinator.config_entry.runtime_data.driver.labelled_data
+    descriptions = [signal_description(s, chosen) for s in SIGNALS.values() if s.key in offered]
     data = coordinator.data.reading.data if coordinator.data else {}
     for address in record.get(CONF_DATA, ()):
         item = data.get(address)

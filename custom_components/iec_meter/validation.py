@@ -27,8 +27,10 @@ from .core.driver import Driver
 from .core.errors import (
     AuthenticationRejected,
     CannotConnect,
+    DamagedAnswers,
     MeterBusy,
     MeterError,
+    NoData,
     NoResponse,
     NotSupported,
 )
@@ -77,8 +79,12 @@ async def probe(
         return None, "invalid_auth"
     except CannotConnect:
         return None, "cannot_connect"
+    except DamagedAnswers:
+        return None, "damaged_answers"
     except NoResponse:
         return None, "no_response"
+    except NoData:
+        return None, "no_data"
     except MeterBusy:
         return None, "meter_busy"
     except NotSupported:

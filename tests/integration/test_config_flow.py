@@ -40,6 +40,7 @@ from custom_components.iec_meter.core.iec102.driver import (
     POINT_ADDRESS as CONF_POINT_ADDRESS,
 )
 from simulator.iec102_meter import MeterConfig
+from simulator.line import Faults
 from tests.conftest import make_line, serving
 from tests.scripted import scripted_meter
 
@@ -534,3 +535,25 @@ async def test_migration_keeps_the_signals_a_meter_already_lists(
     assert house.data[CONF_SIGNALS] == ["active_energy_import"]  # left as it was
     assert single.data[CONF_SIGNALS] == signals_of(phases=1)
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("faults", "error"),
+    [
+        ({"corrupt_every": 1}, "damaged_answers"),
+        ({"no_data": True}, "no_data"),
+    ],
+)
+async def test_meter_that_answers_but_never_usefully(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, faults: dict[str, Any], error: str
+) -> None:
+    monkeypatch.setattr(
+        validation, "default_options", lambda driver: {**FAST_OPTIONS, "content_timeout": 300}
+    )
+    line = make_line(faults=Faults(**faults))
+    async with serving(line) as url:
+        result = await choose(hass, await start(hass), "network")
+        result = await configure(hass, result, host_port(url))
+        result = await configure(hass, result, METER)
+        assert result["errors"] == {"base": error}
+        hass.config_entries.flow.async_abort(result["flow_id"])

@@ -43,6 +43,7 @@ from custom_components.iec_meter.core.iec62056.driver import (
     T2_MS,
     WAKE_UP,
 )
+from custom_components.iec_meter.core.model import SIGNALS
 from simulator.iec62056_meter import Iec62056MeterConfig
 
 from .conftest import (
@@ -129,9 +130,10 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
     schema = {str(key): (key, value) for key, value in result["data_schema"].schema.items()}
     signals_key, signals_field = schema[CONF_SIGNALS]
     data_key, data_field = schema[CONF_DATA]
-    # Every standard signal found is offered and ticked; the other data sets unticked.
+    # Every standard signal found is offered, the usual ones ticked; other data sets not.
     assert signals_field.config["options"] == IEC62056_SIGNALS
-    assert signals_key.default() == IEC62056_SIGNALS
+    assert signals_key.default() == [key for key in IEC62056_SIGNALS if SIGNALS[key].enabled]
+    assert "active_energy_import_t1" not in signals_key.default()
     assert data_field.config["options"] == OTHER_DATA
     assert data_field.config["multiple"] is True
     assert data_key.default() == []
@@ -160,7 +162,8 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
     registry = er.async_get(hass)
     tariff = registry.async_get("sensor.house_energy_import_tariff_1")
     assert tariff is not None
-    assert tariff.disabled_by is er.RegistryEntryDisabler.INTEGRATION  # off by default
+    assert tariff.disabled_by is None  # off by default, but the user ticked it
+    assert float(state(hass, "sensor.house_energy_import_tariff_1")) > 0
     assert float(state(hass, "sensor.house_energy_export")) == 2345.0
     assert state(hass, "sensor.house_power") not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
     for phase in (1, 2, 3):
