@@ -452,3 +452,20 @@ def test_main_returns_the_exit_status(capsys: pytest.CaptureFixture[str]) -> Non
     finally:
         asyncio.set_event_loop(loop)
     assert "does-not-exist" in capsys.readouterr().err
+
+
+async def test_a_meter_without_data_exits_1_naming_the_content_timeout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async with simulator("iec102", "--tcp", "127.0.0.1:0", "--no-data") as url:
+        started = asyncio.get_running_loop().time()
+        status = await cli.run(
+            ["read", "--url", url, "--content-timeout", "0.5", "--timeout", "0.3"]
+        )
+        took = asyncio.get_running_loop().time() - started
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "the meter answers but had no data" in err
+    assert "within 0.5 s" in err
+    assert "wiring" not in err
+    assert took < 5

@@ -25,7 +25,7 @@ from .core.driver import Driver, FieldKind, SettingField
 from .core.drivers import DEFAULT_PROTOCOL, DRIVERS, get_driver
 from .core.errors import AuthenticationRejected, MeterError
 from .core.model import SIGNALS, Identity, Snapshot
-from .core.timing import DEFAULT_RETRIES, Timing
+from .core.timing import DEFAULT_CONTENT_TIMEOUT_MS, DEFAULT_RETRIES, Timing
 from .core.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
 
 EXIT_OK = 0
@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     line.add_argument(
         "--settle-delay", type=float, default=0.0, help="seconds to wait after connecting"
     )
+    line.add_argument(
+        "--content-timeout",
+        type=float,
+        default=DEFAULT_CONTENT_TIMEOUT_MS / _MS,
+        help='seconds a meter may keep answering "no data yet" (default %(default)g)',
+    )
     seen: set[str] = set()
     for driver in DRIVERS.values():
         group = read.add_argument_group(f"{driver.title} meter")
@@ -123,7 +129,11 @@ async def read_meter(args: argparse.Namespace) -> Snapshot:
     timeout_ms = (
         driver.default_request_timeout_ms if args.timeout is None else round(args.timeout * _MS)
     )
-    timing = Timing(request_timeout_ms=timeout_ms, retries=args.retries)
+    timing = Timing(
+        request_timeout_ms=timeout_ms,
+        retries=args.retries,
+        content_timeout_ms=round(args.content_timeout * _MS),
+    )
     settings = _settings(driver, args)
     # The option applies to every protocol (not only to those with a time zone field).
     zone = ZoneInfo(str(args.time_zone or settings.get("time_zone") or _DEFAULT_ZONE))

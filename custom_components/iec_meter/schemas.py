@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 import serialx
 import voluptuous as vol
@@ -149,10 +150,14 @@ def _selector(field: SettingField) -> Any:
     return str
 
 
+#: The collapsed part of a meter form holding the settings most meters never need.
+ADVANCED = "advanced"
+
+
 def meter_schema(
     driver: Driver[Any], defaults: Mapping[str, Any], default_zone: str, with_name: bool = True
 ) -> FormSchema:
-    """The protocol's meter settings (and a name for a new meter)."""
+    """The protocol's meter settings (and a name for a new meter); rare ones folded away."""
 
     def default(field: SettingField) -> Any:
         value = defaults.get(field.key, field.default)
@@ -160,20 +165,27 @@ def meter_schema(
             value = default_zone
         return vol.UNDEFINED if value is None else value
 
+    def add(fields: dict[Any, Any], field: SettingField) -> None:
+        marker = vol.Optional if field.kind is FieldKind.TEXT else vol.Required
+        fields[marker(field.key, default=default(field))] = _selector(field)
+
     fields: dict[Any, Any] = {}
+    advanced: dict[Any, Any] = {}
     if with_name:
         fields[vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "Electricity meter"))] = str
     for field in driver.meter_fields:
-        marker = vol.Optional if field.kind is FieldKind.TEXT else vol.Required
-        fields[marker(field.key, default=default(field))] = _selector(field)
+        add(advanced if field.advanced else fields, field)
+    if advanced:
+        fields[vol.Required(ADVANCED)] = section(vol.Schema(advanced), {"collapsed": True})
     return form_schema(fields)
 
 
 def meter_data(driver: Driver[Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The entered meter settings, numbers as numbers."""
+    """The entered meter settings (the folded part unfolded), numbers as numbers."""
+    entered = {**user_input, **user_input.get(ADVANCED, {})}
     data: dict[str, Any] = {}
     for field in driver.meter_fields:
-        value = user_input.get(field.key, field.default)
+        value = entered.get(field.key, field.default)
         if field.kind in (FieldKind.NUMBER, FieldKind.SECRET) and value is not None:
             value = int(value)
         elif field.kind is FieldKind.TEXT:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from homeassistant import data_entry_flow
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -63,10 +64,14 @@ def host_port(url: str) -> dict[str, Any]:
 
 
 def form_defaults(result: dict[str, Any]) -> dict[str, Any]:
-    """The pre-filled values of a form."""
-    return {
-        str(key): key.default() for key in result["data_schema"].schema if callable(key.default)
-    }
+    """The pre-filled values of a form, those of its folded sections included."""
+    defaults: dict[str, Any] = {}
+    for key, value in result["data_schema"].schema.items():
+        if isinstance(value, data_entry_flow.section):
+            defaults.update(form_defaults({"data_schema": value.schema}))
+        elif callable(key.default):
+            defaults[str(key)] = key.default()
+    return defaults
 
 
 async def start(hass: HomeAssistant, utility: str = "other") -> dict[str, Any]:

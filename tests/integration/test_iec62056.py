@@ -59,7 +59,7 @@ from .test_config_flow import choose, configure, form_defaults, host_port
 
 DRIVER = get_driver("iec62056")
 #: The meter form as a user fills it in for a fast test (t2 at its minimum, no delay).
-METER = {CONF_NAME: "House", T2_MS: 200, POLL_DELAY_MS: 0}
+METER = {CONF_NAME: "House", "advanced": {T2_MS: 200, POLL_DELAY_MS: 0}}
 #: Data sets of the simulated meter that feed no standard signal.
 OTHER_DATA = ["0.0.0", "0.2.0", "0.9.1", "0.9.2", "1.8.0*24", "C.1.0", "F.F"]
 #: Two meters on one RS-485 line, each answering to its own device address.
@@ -310,7 +310,7 @@ async def test_reconfigure_a_meter_keeps_its_values(
         assert form_defaults(result)[T2_MS] == entry.subentries[subentry_id].data[T2_MS]
         return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
 
-    settings = {DEVICE_ADDRESS: "", MODE: "C", T2_MS: 250, POLL_DELAY_MS: 0}
+    settings = {DEVICE_ADDRESS: "", MODE: "C", "advanced": {T2_MS: 250, POLL_DELAY_MS: 0}}
     result = await reconfigure({**settings, DEVICE_ADDRESS: "42"})
     assert result["errors"] == {"base": "no_response"}
     result = await reconfigure(settings)
