@@ -123,11 +123,6 @@ class _LineProtocol(asyncio.Protocol):
             self.dropped += excess
         self.arrived.set()
 
-    def eof_received(self) -> bool | None:
-        self.closed = True
-        self.arrived.set()
-        return None
-
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.lost = exc
