@@ -39,13 +39,17 @@ async def test_hold_ends_every_session_and_polling_resumes_afterwards() -> None:
         await house.read_values()
         await garage.read_values()
         assert all(meter.logged_in for meter in line.meters)
+        assert not bus.held
         async with bus.hold() as transport:
+            assert bus.held
+            assert bus.held_since is not None
             # Someone else has the line now: our meters logged out and wait.
             assert not any(meter.logged_in for meter in line.meters)
             waiting = asyncio.create_task(house.read_values())
             await asyncio.sleep(0.05)
             assert not waiting.done()
             assert transport.is_open
+        assert not bus.held
         reading = await waiting
         assert reading.get("active_energy_import") is not None
         assert line.meters[0].logged_in  # a fresh session after the hand-over

@@ -43,6 +43,13 @@ class Bus:
         self._last_failed_open: float | None = None
         #: Turns taken since creation (diagnostics, benchmarks).
         self.turns = 0
+        #: When (event-loop time) the line was handed over, while it is.
+        self.held_since: float | None = None
+
+    @property
+    def held(self) -> bool:
+        """True while someone else has the line (see :meth:`hold`)."""
+        return self.held_since is not None
 
     @property
     def line(self) -> LineSettings:
@@ -100,7 +107,11 @@ class Bus:
         """
         async with self._lock:
             await self._end_sessions()
-            yield self.transport
+            self.held_since = asyncio.get_running_loop().time()
+            try:
+                yield self.transport
+            finally:
+                self.held_since = None
 
     async def close(self) -> None:
         """End every session and release the port or socket."""
