@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     faults.add_argument(
         "--no-data", action="store_true", help='answer every class 2 poll with "no data"'
     )
+    faults.add_argument(
+        "--dead",
+        type=int,
+        action="append",
+        default=[],
+        metavar="LINK",
+        help="the meter at this link address never answers, like a dead one (repeatable)",
+    )
     faults.add_argument("--reject-login", action="store_true")
     faults.add_argument(
         "--unsupported",
@@ -148,6 +156,9 @@ def build_line(args: argparse.Namespace) -> MeterLine:
             serial_number=args.serial_number,
         )
     ]
+    unknown = set(args.dead) - {config.link_address for config in configs}
+    if unknown:
+        raise ValueError(f"--dead {min(unknown)}: no meter with that link address on the bus")
     meters = []
     for index, config in enumerate(configs):
         config.manufacturer_code = args.manufacturer
@@ -168,6 +179,7 @@ def build_line(args: argparse.Namespace) -> MeterLine:
                 model=model,
                 never_send=frozenset(args.never_send),
                 omit_phases_every=args.omit_phases_every,
+                dead=config.link_address in args.dead,
             )
         )
     options = LineOptions(
@@ -210,7 +222,13 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.protocol == "iec102":
+        try:
+            build_line(args)  # refuse inconsistent options before anything is served
+        except ValueError as err:
+            parser.error(str(err))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         stream=sys.stderr,

@@ -99,6 +99,8 @@ class SimulatedMeter:
     never_send: frozenset[int] = frozenset()
     #: Leave the voltages and currents (194) out of every Nth instantaneous answer.
     omit_phases_every: int = 0
+    #: The meter died: it hears its frames but never answers any of them.
+    dead: bool = False
     logged_in: bool = False
     _instant_answers: int = 0
     _last_fcb: bool | None = None
@@ -112,7 +114,7 @@ class SimulatedMeter:
 
     def handle(self, frame: FixedFrame | VariableFrame) -> bytes | None:
         """Answer one frame from the client; None when it is not for us."""
-        if frame.address != self.config.link_address or not frame.from_primary:
+        if frame.address != self.config.link_address or not frame.from_primary or self.dead:
             return None
         self._expire_session()
         function = frame.function

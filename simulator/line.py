@@ -246,7 +246,10 @@ class MeterLine:
             faults.no_data
             and frame.from_primary
             and frame.function == PrimaryFunction.REQUEST_CLASS_2
-            and any(meter.config.link_address == frame.address for meter in self.meters)
+            and any(
+                meter.config.link_address == frame.address and not meter.dead
+                for meter in self.meters
+            )
         ):
             answer = FixedFrame(
                 secondary_control(SecondaryFunction.NO_DATA), frame.address

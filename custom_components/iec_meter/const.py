@@ -48,6 +48,10 @@ CONF_SIGNALS: Final = "signals"
 CONF_DATA: Final = "data"
 #: Before signals were recorded: 1 for a meter without L2/L3 values.
 CONF_PHASES: Final = "phases"
+#: Auto-demotion of a meter that keeps failing (see core/demotion.py).
+CONF_AUTO_DEMOTION: Final = "auto_demotion"
+CONF_DEMOTION_FAILURES: Final = "demotion_failures"
+CONF_DEMOTION_DELAY: Final = "demotion_delay"
 
 MIN_SCAN_INTERVAL_S: Final = 1
 MAX_SCAN_INTERVAL_S: Final = 86_400

@@ -3,13 +3,18 @@
 Polls never overlap (the coordinator schedules the next one after the last finished) and
 the meters of one connection take turns on its bus, so a slow meter never piles requests
 up. An unreachable meter raises UpdateFailed: its entities become unavailable and the
-coordinator logs the loss once and the recovery once. A rejected password also opens a
-repair issue that asks for the new one; the other meters keep running.
+coordinator logs the loss once and the recovery once. A meter that keeps failing goes
+off scan for a while (auto-demotion), so it does not delay the others on the bus.
+
+A rejected password opens a repair issue that asks for the new one, and nothing more is
+sent to that meter until the repair changes the password: trying again could lock the
+meter's port. The other meters keep running.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -23,6 +28,9 @@ from homeassistant.util import dt as dt_util
 from .connection import meter_client
 from .const import (
     CLOCK_READ_INTERVAL,
+    CONF_AUTO_DEMOTION,
+    CONF_DEMOTION_DELAY,
+    CONF_DEMOTION_FAILURES,
     CONF_SCAN_INTERVAL,
     CONF_SIGNALS,
     DOMAIN,
@@ -30,6 +38,7 @@ from .const import (
     LOGOUT_TIMEOUT_S,
 )
 from .core.bus import Bus
+from .core.demotion import DEFAULT_DELAY_MS, DEFAULT_FAILURES, DemotionSettings, ScanState
 from .core.driver import Driver
 from .core.errors import AuthenticationRejected, MeterError
 from .core.model import Snapshot
@@ -59,6 +68,15 @@ class PollStatistics:
 def auth_issue_id(subentry_id: str) -> str:
     """Repair issue id for a meter whose password was rejected."""
     return f"auth_failed_{subentry_id}"
+
+
+def demotion_settings(record: Mapping[str, Any]) -> DemotionSettings:
+    """A meter's auto-demotion settings (meters set up before them get the defaults)."""
+    return DemotionSettings(
+        enabled=bool(record.get(CONF_AUTO_DEMOTION, True)),
+        failures=int(record.get(CONF_DEMOTION_FAILURES, DEFAULT_FAILURES)),
+        delay_ms=int(record.get(CONF_DEMOTION_DELAY, DEFAULT_DELAY_MS)),
+    )
 
 
 def error_text(err: MeterError) -> str:
@@ -95,32 +113,63 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         self.subentry = subentry
         self._offered = frozenset(subentry.data.get(CONF_SIGNALS, ()))
         self.statistics = PollStatistics()
+        self.scan = ScanState(demotion_settings(subentry.data))
+        self._password_rejected = False
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
 
     async def _async_update_data(self) -> Snapshot:
+        title = self.subentry.title
+        if self._password_rejected:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="auth_failed",
+                translation_placeholders={"meter": title},
+            )
+        if not self.scan.may_poll():
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="off_scan",
+                translation_placeholders={
+                    "meter": title,
+                    "seconds": f"{self.scan.seconds_left:.0f}",
+                },
+            )
         started = time.monotonic()
         self.statistics.polls += 1
         try:
             data = await self._read()
         except AuthenticationRejected as err:
             self._record_failure(err)
+            self._password_rejected = True
             self._open_auth_issue()
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="auth_failed",
-                translation_placeholders={"meter": self.subentry.title},
+                translation_placeholders={"meter": title},
             ) from err
         except MeterError as err:
             self._record_failure(err)
+            if self.scan.failure():
+                # A failure after a failure tells no entity: the scan state must hear it.
+                self.async_update_listeners()
+                LOGGER.warning(
+                    "%s goes off scan for %.0f s after %d failed polls in a row: %s",
+                    title,
+                    self.scan.seconds_left,
+                    self.scan.consecutive_failures,
+                    error_text(err),
+                )
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="meter_unavailable",
-                translation_placeholders={"meter": self.subentry.title, "error": error_text(err)},
+                translation_placeholders={"meter": title, "error": error_text(err)},
             ) from err
         finally:
             self.statistics.total_seconds += time.monotonic() - started
+        if self.scan.success():
+            LOGGER.info("%s is back on scan", title)
         self.statistics.last_success = dt_util.utcnow()
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.subentry.subentry_id))
         return data

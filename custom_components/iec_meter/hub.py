@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
@@ -44,10 +45,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"device": entry.data[CONF_DEVICE], "error": error_text(err)},
         ) from err
+    devices = dr.async_get(hass)
+
+    def collecting(subentry: ConfigSubentry) -> bool:
+        """A meter whose device the user disabled gets no coordinator: no traffic at all."""
+        device = devices.async_get_device(identifiers={(DOMAIN, str(subentry.unique_id))})
+        return device is None or device.disabled_by is None
+
     coordinators = {
         subentry_id: IecMeterCoordinator(hass, entry, subentry, driver, bus)
         for subentry_id, subentry in entry.subentries.items()
-        if subentry.subentry_type == SUBENTRY_METER
+        if subentry.subentry_type == SUBENTRY_METER and collecting(subentry)
     }
     entry.runtime_data = IecMeterRuntime(driver, bus, coordinators)
     try:

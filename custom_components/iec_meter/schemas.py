@@ -14,8 +14,11 @@ import voluptuous as vol
 
 from .compat import form_schema
 from .const import (
+    CONF_AUTO_DEMOTION,
     CONF_BAUDRATE,
     CONF_BYTESIZE,
+    CONF_DEMOTION_DELAY,
+    CONF_DEMOTION_FAILURES,
     CONF_DEVICE,
     CONF_HOST,
     CONF_NAME,
@@ -23,6 +26,13 @@ from .const import (
     CONF_PORT,
     CONF_STOPBITS,
     CONF_UTILITY,
+)
+from .core.demotion import (
+    DEFAULT_DELAY_MS,
+    DEFAULT_FAILURES,
+    MAX_DELAY_MS,
+    MAX_FAILURES,
+    MIN_DELAY_MS,
 )
 from .core.driver import Driver, FieldKind, SettingField
 from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, PARITIES, is_network_url
@@ -153,6 +163,32 @@ def _selector(field: SettingField) -> Any:
 #: The collapsed part of a meter form holding the settings most meters never need.
 ADVANCED = "advanced"
 
+#: Settings every meter has, whatever its protocol: what to do when it keeps failing.
+COMMON_METER_FIELDS: tuple[SettingField, ...] = (
+    SettingField(CONF_AUTO_DEMOTION, FieldKind.BOOLEAN, True, advanced=True),
+    SettingField(
+        CONF_DEMOTION_FAILURES,
+        FieldKind.NUMBER,
+        DEFAULT_FAILURES,
+        1,
+        MAX_FAILURES,
+        advanced=True,
+    ),
+    SettingField(
+        CONF_DEMOTION_DELAY,
+        FieldKind.NUMBER,
+        DEFAULT_DELAY_MS,
+        MIN_DELAY_MS,
+        MAX_DELAY_MS,
+        advanced=True,
+    ),
+)
+
+
+def meter_fields(driver: Driver[Any]) -> tuple[SettingField, ...]:
+    """Every setting of one meter: the protocol's, then the common ones."""
+    return (*driver.meter_fields, *COMMON_METER_FIELDS)
+
 
 def meter_schema(
     driver: Driver[Any], defaults: Mapping[str, Any], default_zone: str, with_name: bool = True
@@ -173,10 +209,13 @@ def meter_schema(
     advanced: dict[Any, Any] = {}
     if with_name:
         fields[vol.Required(CONF_NAME, default=defaults.get(CONF_NAME, "Electricity meter"))] = str
-    for field in driver.meter_fields:
+    for field in meter_fields(driver):
         add(advanced if field.advanced else fields, field)
     if advanced:
-        fields[vol.Required(ADVANCED)] = section(vol.Schema(advanced), {"collapsed": True})
+        # Optional: a form sent without the folded part keeps its defaults.
+        fields[vol.Optional(ADVANCED, default={})] = section(
+            vol.Schema(advanced), {"collapsed": True}
+        )
     return form_schema(fields)
 
 
@@ -184,7 +223,7 @@ def meter_data(driver: Driver[Any], user_input: Mapping[str, Any]) -> dict[str, 
     """The entered meter settings (the folded part unfolded), numbers as numbers."""
     entered = {**user_input, **user_input.get(ADVANCED, {})}
     data: dict[str, Any] = {}
-    for field in driver.meter_fields:
+    for field in meter_fields(driver):
         value = entered.get(field.key, field.default)
         if field.kind in (FieldKind.NUMBER, FieldKind.SECRET) and value is not None:
             value = int(value)

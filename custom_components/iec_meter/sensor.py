@@ -130,6 +130,29 @@ def _descriptions(coordinator: IecMeterCoordinator) -> list[IecMeterSensorDescri
     return descriptions
 
 
+class ScanStateSensor(IecMeterEntity, SensorEntity):
+    """Whether the meter is polled, or off scan after failing repeatedly (auto-demotion)."""
+
+    _attr_device_class = SensorDeviceClass.ENUM
+    _attr_options = ["on_scan", "off_scan"]  # noqa: RUF012 - Home Assistant's attribute
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+    _attr_translation_key = "scan_state"
+
+    def __init__(self, coordinator: IecMeterCoordinator) -> None:
+        """Bind to the meter."""
+        super().__init__(coordinator, "scan_state")
+
+    @property
+    def available(self) -> bool:
+        """Most telling exactly when the meter's values are unavailable."""
+        return True
+
+    @property
+    def native_value(self) -> str:
+        """``on_scan`` or ``off_scan``."""
+        return "on_scan" if self.coordinator.scan.on_scan else "off_scan"
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: IecMeterConfigEntry,
@@ -143,6 +166,7 @@ async def async_setup_entry(
             else IecMeterSensor(coordinator, description)
             for description in _descriptions(coordinator)
         ]
+        entities.append(ScanStateSensor(coordinator))
         async_add_entities(entities, config_subentry_id=subentry_id)
 
 

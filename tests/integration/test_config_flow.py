@@ -488,8 +488,7 @@ def test_a_time_zone_setting_without_default_gets_home_assistants() -> None:
     )
     zone = "Atlantic/Canary"
     schema = schemas.meter_schema(driver, {}, zone, with_name=False)  # type: ignore[arg-type]
-    (key,) = schema.schema
-    assert key.default() == zone
+    assert form_defaults({"data_schema": schema})[CONF_TIME_ZONE] == zone
     # A stored zone wins.
     schema = schemas.meter_schema(driver, {CONF_TIME_ZONE: "UTC"}, zone)  # type: ignore[arg-type]
     assert form_defaults({"data_schema": schema})[CONF_TIME_ZONE] == "UTC"

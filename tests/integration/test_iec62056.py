@@ -123,6 +123,9 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
         ECHO: False,
         STRIP_PARITY: False,
         POLL_DELAY_MS: 200,
+        "auto_demotion": True,
+        "demotion_failures": 3,
+        "demotion_delay": 60000,
     }
     result = await configure(hass, result, METER)
     assert result["type"] is FlowResultType.FORM
@@ -182,7 +185,8 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
     ids = entity_ids(hass, entry.entry_id)
     assert "sensor.house_f_f" not in ids  # not ticked
     assert not any("clock" in entity_id for entity_id in ids)  # IEC 62056-21 has no clock
-    assert len(ids) == len(IEC62056_SIGNALS) + 1 + 1  # signals, the data set, "read now"
+    # The signals, the data set, the scan state and "read now".
+    assert len(ids) == len(IEC62056_SIGNALS) + 1 + 1 + 1
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
@@ -206,7 +210,7 @@ async def test_meter_errors_then_recover(
     assert subentry.data[CONF_SIGNALS] == ["active_power"]
     await hass.async_block_till_done()
     ids = entity_ids(hass, result["result"].entry_id)
-    assert ids == {"sensor.house_power", "button.house_read_now"}
+    assert ids == {"sensor.house_power", "sensor.house_scan_state", "button.house_read_now"}
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 

@@ -12,9 +12,15 @@ import threading
 
 import pytest
 
-from custom_components.iec_meter.core.iec102.client import Iec102Settings as MeterAddress
+from custom_components.iec_meter.core.bus import Bus
+from custom_components.iec_meter.core.errors import NoResponse
+from custom_components.iec_meter.core.iec102.client import (
+    Iec102Client,
+    Iec102Settings as MeterAddress,
+)
+from custom_components.iec_meter.core.transport import LineSettings
 from simulator.cli import build_line, build_parser, main, serve
-from tests.conftest import client_for
+from tests.conftest import FAST, MADRID, client_for, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,3 +139,40 @@ def test_main_serves_until_sigterm(protocol: str, monkeypatch: pytest.MonkeyPatc
     assert len(lines) == 1
     assert lines[0].startswith("READY socket://127.0.0.1:")
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler gone with the loop
+
+
+def test_dead_marks_the_meter_at_that_link_address() -> None:
+    args = build_parser().parse_args(
+        ["iec102", "--meter", "1,1,1", "--meter", "2,1,1", "--meter", "3,1,1",
+         "--dead", "2", "--dead", "3"]
+    )  # fmt: skip
+    line = build_line(args)
+    assert [m.dead for m in line.meters] == [False, True, True]
+    # One meter from the three single options: --dead names its link address.
+    line = build_line(build_parser().parse_args(["iec102", "--link-address", "9", "--dead", "9"]))
+    assert line.meters[0].dead
+
+
+def test_dead_link_address_must_be_on_the_bus(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["iec102", "--meter", "1,1,1", "--dead", "4"])
+    with pytest.raises(ValueError, match="--dead 4: no meter with that link address"):
+        build_line(args)
+    with pytest.raises(SystemExit) as exited:
+        main(["iec102", "--meter", "1,1,1", "--dead", "4"])
+    assert exited.value.code == 2
+    assert "--dead 4: no meter with that link address on the bus" in capsys.readouterr().err
+
+
+async def test_served_dead_meter_never_answers_and_its_neighbour_does() -> None:
+    args = build_parser().parse_args(
+        ["iec102", "--tcp", "127.0.0.1:0", "--meter", "1,1,1", "--meter", "2,1,1", "--dead", "2"]
+    )
+    line = build_line(args)
+    async with serving(line) as url, Bus(LineSettings(url, connect_timeout=2.0), FAST) as bus:
+        dead = Iec102Client(bus, MeterAddress(2, 1, 1), MADRID)
+        alive = Iec102Client(bus, MeterAddress(1, 1, 1), MADRID)
+        with pytest.raises(NoResponse):
+            await dead.read_values()
+        assert line.answers_sent == 0
+        assert [address for address, *_ in line.trace] == [2] * (FAST.retries + 1)
+        assert (await alive.read_identity()).serial == "48300001"

@@ -179,6 +179,7 @@ from custom_components.iec_meter.core.errors import (  # noqa: E402
     ConnectionLost,
     DamagedAnswers,
     NoData,
+    NoResponse,
     NotSupported,
 )
 from custom_components.iec_meter.core.iec102.asdu import (  # noqa: E402
@@ -189,7 +190,10 @@ from custom_components.iec_meter.core.iec102.constants import (  # noqa: E402
     RecordAddress,
     TotalObject,
 )
-from custom_components.iec_meter.core.iec102.session import MeterAddress  # noqa: E402
+from custom_components.iec_meter.core.iec102.session import (  # noqa: E402
+    Iec102Session,
+    MeterAddress,
+)
 from custom_components.iec_meter.core.timing import Timing  # noqa: E402
 from simulator.line import Faults  # noqa: E402
 from tests.scripted import session_to  # noqa: E402
@@ -297,3 +301,36 @@ async def test_babbling_line_is_bounded() -> None:
         assert transport.bytes_dropped > 0 or line.babbled > 0
         await session.request(instantaneous_request(1), TypeId.R_IN_VA_2)
     assert line.babbled >= 512
+
+
+def test_dead_meter_hears_but_never_answers() -> None:
+    target = SimulatedMeter(MeterConfig(), MADRID, lambda: NOON, dead=True)
+    assert send(target, 0x49) is None  # link status
+    assert send(target, 0x40) is None  # reset
+    assert not target.logged_in
+
+
+async def test_dead_meter_on_a_bus_costs_every_try_and_the_others_still_answer() -> None:
+    line = make_line([MeterConfig(link_address=1), MeterConfig(link_address=2)])
+    line.meters[1].dead = True
+    async with serving(line) as url, session_to(url, QUICK, MeterAddress(2, 1, 1)) as dead:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(NoResponse, match="no answer after 4 tries"):
+            await dead.start()
+        assert loop.time() - start >= 4 * QUICK.request_timeout
+        assert line.frames_received == QUICK.retries + 1  # every try heard, none answered
+        assert line.answers_sent == 0
+        alive = Iec102Session(dead.link.transport, MeterAddress(1, 1, 1), QUICK)
+        await alive.start()
+        await alive.request(instantaneous_request(1), TypeId.R_IN_VA_2)
+        assert line.answers_sent > 0
+
+
+async def test_dead_meter_says_nothing_even_with_the_no_data_fault() -> None:
+    line = make_line([MeterConfig(link_address=3)], faults=Faults(no_data=True))
+    line.meters[0].dead = True
+    async with serving(line) as url, session_to(url, QUICK, MeterAddress(3, 1, 1)) as session:
+        with pytest.raises(NoResponse):
+            await session.start()
+    assert line.answers_sent == 0

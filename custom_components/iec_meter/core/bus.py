@@ -6,6 +6,10 @@ opens the line when a turn needs it, and never tries again sooner than the recon
 delay after a failed open. It knows the clients on the line, so it can end every open
 session and hand the whole line to someone else (:meth:`Bus.hold`), which the pass-
 through gateway needs, and it can change the line's speed (IEC 62056-21 modes B and C).
+
+Several gateways may serve one line; the bus keeps who they are and which one's client
+has the line (:meth:`Bus.claim`), so a gateway of higher priority can take the line from
+a lower one and a lower one's client is refused meanwhile.
 """
 
 from __future__ import annotations
@@ -31,6 +35,19 @@ class SessionHolder(Protocol):
         """Log out if logged in; called with the line held."""
 
 
+class LineTaker(Protocol):
+    """One who takes the whole line for an outside client (a pass-through gateway)."""
+
+    @property
+    def priority(self) -> int:
+        """Rank among the takers of one bus: a higher one takes the line from a lower one."""
+        ...
+
+    def let_go(self) -> None:
+        """Drop the outside client so that the line is released soon (does not wait)."""
+        ...
+
+
 class Bus:
     """A line and the turns the meters on it take."""
 
@@ -45,6 +62,9 @@ class Bus:
         self.turns = 0
         #: When (event-loop time) the line was handed over, while it is.
         self.held_since: float | None = None
+        self._takers: list[LineTaker] = []
+        #: The taker (gateway) whose client has the line or is waiting for it, if any.
+        self.taker: LineTaker | None = None
 
     @property
     def held(self) -> bool:
@@ -64,6 +84,41 @@ class Bus:
         """Forget a client (it has closed)."""
         with contextlib.suppress(ValueError):
             self._clients.remove(client)
+
+    def add_taker(self, taker: LineTaker) -> None:
+        """Register a gateway; two on one bus cannot share a priority (ValueError)."""
+        if any(other is not taker and other.priority == taker.priority for other in self._takers):
+            raise ValueError(
+                f"priority {taker.priority} is already used by another gateway on {self.line.url}"
+            )
+        if taker not in self._takers:
+            self._takers.append(taker)
+
+    def remove_taker(self, taker: LineTaker) -> None:
+        """Forget a gateway (it has stopped), and any claim it holds."""
+        with contextlib.suppress(ValueError):
+            self._takers.remove(taker)
+        self.unclaim(taker)
+
+    def claim(self, taker: LineTaker) -> bool:
+        """Ask for the line for ``taker``'s client; True when granted.
+
+        Granted when nobody has it, or when the current taker ranks lower: that one is
+        told to let go, and ``taker`` then waits in :meth:`hold` like anyone else. Only
+        this bookkeeping happens here; the line itself is taken with :meth:`hold`.
+        """
+        current = self.taker
+        if current is not None and current is not taker:
+            if current.priority >= taker.priority:
+                return False
+            current.let_go()
+        self.taker = taker
+        return True
+
+    def unclaim(self, taker: LineTaker) -> None:
+        """``taker``'s client has left: the line is no longer claimed by it."""
+        if self.taker is taker:
+            self.taker = None
 
     async def run[T](self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run one meter's exchange while no other meter uses the line."""
