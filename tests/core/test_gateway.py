@@ -198,8 +198,8 @@ async def test_a_second_client_is_refused_while_the_first_keeps_the_line(
 async def test_a_higher_priority_gateway_takes_the_line_from_a_lower_one() -> None:
     line = make_line()
     async with serving(line) as url, Bus(LineSettings(url), FAST) as bus:
-        low = Gateway(bus, GatewaySettings(port=0, priority=1))
-        high = Gateway(bus, GatewaySettings(port=0, priority=2))
+        low = Gateway(bus, GatewaySettings(port=0, priority=2))
+        high = Gateway(bus, GatewaySettings(port=0, priority=1))
         async with running(low), running(high):
             async with connected(low) as (low_reader, _):
                 await until(lambda: low.held_seconds is not None, "the low gateway's client")
@@ -230,8 +230,8 @@ async def test_a_lower_gateway_waiting_for_the_line_is_taken_over() -> None:
     """A client still waiting for the line is dropped when a higher gateway claims it."""
     line = make_line()
     async with serving(line) as url, Bus(LineSettings(url), FAST) as bus:
-        low = Gateway(bus, GatewaySettings(port=0, priority=3))
-        high = Gateway(bus, GatewaySettings(port=0, priority=9))
+        low = Gateway(bus, GatewaySettings(port=0, priority=9))
+        high = Gateway(bus, GatewaySettings(port=0, priority=3))
         async with running(low), running(high):
             release = asyncio.Event()
 

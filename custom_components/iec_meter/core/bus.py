@@ -40,7 +40,8 @@ class LineTaker(Protocol):
 
     @property
     def priority(self) -> int:
-        """Rank among the takers of one bus: a higher one takes the line from a lower one."""
+        """Rank among the takers of one bus, 1 the highest (as the industrial clients count):
+        a gateway of higher priority (a smaller number) takes the line from a lower one."""
         ...
 
     def let_go(self) -> None:
@@ -109,7 +110,7 @@ class Bus:
         """
         current = self.taker
         if current is not None and current is not taker:
-            if current.priority >= taker.priority:
+            if current.priority <= taker.priority:  # 1 outranks 2
                 return False
             current.let_go()
         self.taker = taker

@@ -9,8 +9,9 @@ sends nothing for the inactivity timeout, its connection closes and the line goe
 to polling, whose sessions start afresh.
 
 One program at a time per gateway: another one is refused while the first is connected.
-Several gateways may serve one line, each with its own priority (distinct on one bus): a
-program connecting to a gateway of higher priority takes the line from a lower one's
+Several gateways may serve one line, each with its own priority (distinct on one bus; 1 is
+the highest, 10 the lowest, as the industrial clients count): a program connecting to a
+gateway of higher priority takes the line from a lower one's
 program (whose connection closes), and one connecting to a lower gateway meanwhile is
 refused.
 
@@ -63,6 +64,7 @@ class GatewaySettings:
     #: The network interface: 127.0.0.1 (this machine only), 0.0.0.0 (any) or an address.
     host: str = DEFAULT_HOST
     #: 1-10, distinct among the gateways of one line; a higher one takes the line.
+    #: 1 (highest) to 10 (lowest).
     priority: int = PRIORITY_MIN
     #: A client that sends nothing for this long is dropped (0: never).
     inactivity_timeout_ms: int = DEFAULT_INACTIVITY_TIMEOUT_MS
@@ -282,7 +284,10 @@ class Gateway:
                 self._notify()
                 try:
                     await self.bus.ensure_open()
-                except CannotConnect as err:
+                    # The outside program starts at the line's speed (a meter read in
+                    # IEC 62056-21 mode C may have left it elsewhere).
+                    await self.bus.set_speed(self.bus.line.baudrate)
+                except (CannotConnect, ConnectionLost) as err:
                     return f"the line cannot be opened: {err}"
                 transport.discard_input()
                 try:
