@@ -40,8 +40,10 @@ class LineTaker(Protocol):
 
     @property
     def priority(self) -> int:
-        """Rank among the takers of one bus, 1 the highest (as the industrial clients count):
-        a gateway of higher priority (a smaller number) takes the line from a lower one."""
+        """Rank among the takers of one bus, 1 the highest (as the industrial clients count).
+
+        A gateway of higher priority (a smaller number) takes the line from a lower one.
+        """
         ...
 
     def let_go(self) -> None:
