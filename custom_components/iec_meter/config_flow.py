@@ -18,6 +18,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentry,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
@@ -32,8 +33,11 @@ from .const import (
     CONF_DATA,
     CONF_DEVICE,
     CONF_INTER_REQUEST_DELAY,
+    CONF_INTERFACE,
+    CONF_LOCK_LIMIT,
     CONF_NAME,
     CONF_PARITY,
+    CONF_PORT,
     CONF_PROTOCOL,
     CONF_RECONNECT_DELAY,
     CONF_REQUEST_TIMEOUT,
@@ -49,6 +53,7 @@ from .const import (
     MAX_SCAN_INTERVAL_S,
     MAX_SETTLE_DELAY_S,
     MIN_SCAN_INTERVAL_S,
+    SUBENTRY_GATEWAY,
     SUBENTRY_METER,
 )
 from .core.driver import Driver
@@ -61,6 +66,8 @@ from .schemas import (
     box,
     choices,
     connection_title,
+    gateway_data,
+    gateway_schema,
     meter_data,
     meter_schema,
     network_defaults,
@@ -71,6 +78,7 @@ from .schemas import (
     serial_schema,
 )
 from .validation import (
+    check_gateway,
     check_new_meter,
     check_opens,
     delivered_signals,
@@ -129,8 +137,8 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Meters are subentries of their connection."""
-        return {SUBENTRY_METER: MeterSubentryFlow}
+        """Meters and gateways are subentries of their connection."""
+        return {SUBENTRY_METER: MeterSubentryFlow, SUBENTRY_GATEWAY: GatewaySubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Which kind of meter: the protocol it speaks."""
@@ -314,6 +322,7 @@ class IecMeterOptionsFlow(OptionsFlow):
                     CONF_RECONNECT_DELAY: int(user_input[CONF_RECONNECT_DELAY]),
                     CONF_CONTENT_TIMEOUT: int(user_input[CONF_CONTENT_TIMEOUT]),
                     CONF_SETTLE_DELAY: float(user_input[CONF_SETTLE_DELAY]),
+                    CONF_LOCK_LIMIT: int(user_input[CONF_LOCK_LIMIT]),
                 }
             )
         driver = driver_of(self.config_entry.data)
@@ -340,6 +349,9 @@ class IecMeterOptionsFlow(OptionsFlow):
                 ),
                 vol.Required(CONF_SETTLE_DELAY, default=current[CONF_SETTLE_DELAY]): box(
                     0, MAX_SETTLE_DELAY_S, "s", step=0.1
+                ),
+                vol.Required(CONF_LOCK_LIMIT, default=current[CONF_LOCK_LIMIT]): box(
+                    0, MAX_DELAY_OPTION_MS, "ms"
                 ),
             }
         )
@@ -437,4 +449,40 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 driver, user_input or subentry.data, self.hass.config.time_zone, with_name=False
             ),
             errors=errors,
+        )
+
+
+class GatewaySubentryFlow(ConfigSubentryFlow):
+    """Add a pass-through gateway to a connection, or change one."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """Port, interface, priority and inactivity timeout of a new gateway."""
+        return await self._form("user", user_input, None)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a gateway (it restarts with the connection)."""
+        return await self._form("reconfigure", user_input, self._get_reconfigure_subentry())
+
+    async def _form(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        current: ConfigSubentry | None,
+    ) -> SubentryFlowResult:
+        entry: IecMeterConfigEntry = self._get_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = gateway_data(user_input)
+            error = await check_gateway(self.hass, entry, data, current)
+            if error is None:
+                title = f"Gateway {data[CONF_INTERFACE]}:{data[CONF_PORT]}"
+                if current is None:
+                    return self.async_create_entry(title=title, data=data)
+                return self.async_update_and_abort(entry, current, data=data, title=title)
+            errors["base"] = error
+        defaults: Mapping[str, Any] = user_input or (current.data if current else {})
+        return self.async_show_form(
+            step_id=step_id, data_schema=gateway_schema(defaults), errors=errors
         )

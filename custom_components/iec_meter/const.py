@@ -17,6 +17,7 @@ DOMAIN: Final = "iec_meter"
 LOGGER: Final = logging.getLogger(__package__)
 
 SUBENTRY_METER: Final = "meter"
+SUBENTRY_GATEWAY: Final = "gateway"
 
 # Connection (config entry data). "device" is a key Home Assistant's usb integration
 # recognises when it attributes serial ports to config entries.
@@ -38,6 +39,14 @@ CONF_INTER_REQUEST_DELAY: Final = "inter_request_delay"
 CONF_RECONNECT_DELAY: Final = "reconnect_delay"
 CONF_CONTENT_TIMEOUT: Final = "content_timeout"
 CONF_SETTLE_DELAY: Final = "settle_delay"
+#: How long a gateway client may hold the line before the meters' entities become
+#: unavailable ("out of service"); 0 keeps their last values however long it takes.
+CONF_LOCK_LIMIT: Final = "lock_limit"
+
+# Gateway (config subentry data).
+CONF_INTERFACE: Final = "interface"
+CONF_PRIORITY: Final = "priority"
+CONF_INACTIVITY_TIMEOUT: Final = "inactivity_timeout"
 
 # Meter (config subentry data), besides the driver's own settings and identity.
 CONF_NAME: Final = "name"
@@ -68,6 +77,7 @@ COMMON_OPTIONS: Final = {
     CONF_RECONNECT_DELAY: DEFAULT_RECONNECT_DELAY_MS,
     CONF_CONTENT_TIMEOUT: DEFAULT_CONTENT_TIMEOUT_MS,
     CONF_SETTLE_DELAY: DEFAULT_SETTLE_DELAY_S,
+    CONF_LOCK_LIMIT: 0,
 }
 
 #: How often the meter clock is read (it costs two round trips).

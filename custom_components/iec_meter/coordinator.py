@@ -31,6 +31,7 @@ from .const import (
     CONF_AUTO_DEMOTION,
     CONF_DEMOTION_DELAY,
     CONF_DEMOTION_FAILURES,
+    CONF_LOCK_LIMIT,
     CONF_SCAN_INTERVAL,
     CONF_SIGNALS,
     DOMAIN,
@@ -100,6 +101,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
     ) -> None:
         """Set the meter up; the first poll happens in the entry's setup."""
         interval = int(entry.options.get(CONF_SCAN_INTERVAL, driver.default_scan_interval_s))
+        self.bus = bus
         self.client = meter_client(driver, bus, subentry.data, hass.config.time_zone)
         described = driver.describe(self.client.settings)
         super().__init__(
@@ -127,6 +129,8 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
                 translation_key="auth_failed",
                 translation_placeholders={"meter": title},
             )
+        if self.bus.held:
+            return self._while_handed_over()
         if not self.scan.may_poll():
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -173,6 +177,19 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         self.statistics.last_success = dt_util.utcnow()
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.subentry.subentry_id))
         return data
+
+    def _while_handed_over(self) -> Snapshot:
+        """A gateway client has the line: keep the last values, up to the lock limit."""
+        assert self.bus.held_since is not None
+        held = self.bus.loop_time() - self.bus.held_since
+        limit_ms = int(self.config_entry.options.get(CONF_LOCK_LIMIT, 0))
+        if self.data is not None and (not limit_ms or held < limit_ms / 1000):
+            return self.data
+        raise UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="out_of_service",
+            translation_placeholders={"meter": self.subentry.title, "seconds": f"{held:.0f}"},
+        )
 
     async def _read(self) -> Snapshot:
         reading = await self.client.read_values()

@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntry
 
 from .core.bus import Bus
 from .core.driver import Driver
+from .core.gateway import Gateway
 
 if TYPE_CHECKING:
     from .coordinator import IecMeterCoordinator
@@ -16,11 +17,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class IecMeterRuntime:
-    """The connection's protocol and bus, and one coordinator per meter subentry."""
+    """A connection's protocol, bus, meters (coordinators) and gateways, by subentry."""
 
     driver: Driver[Any]
     bus: Bus
     coordinators: dict[str, IecMeterCoordinator]
+    gateways: dict[str, Gateway]
 
 
 type IecMeterConfigEntry = ConfigEntry[IecMeterRuntime]

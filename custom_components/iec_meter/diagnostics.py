@@ -76,4 +76,18 @@ async def async_get_config_entry_diagnostics(
             "bytes_dropped": transport.bytes_dropped,
         },
         "meters": meters,
+        # Settings and the last client's address; a gateway's traffic is never kept.
+        "gateways": {
+            subentry_id: {
+                "settings": asdict(gateway.settings),
+                "listening": gateway.listening,
+                "in_use": gateway.in_use,
+                "last_client": gateway.last_client,
+                "clients_served": gateway.clients_served,
+                "clients_refused": gateway.clients_refused,
+                "bytes_to_meter": gateway.bytes_to_meter,
+                "bytes_from_meter": gateway.bytes_from_meter,
+            }
+            for subentry_id, gateway in runtime.gateways.items()
+        },
     }

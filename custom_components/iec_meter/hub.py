@@ -26,8 +26,9 @@ from .core.drivers import DEFAULT_PROTOCOL, get_driver
 from .core.errors import CannotConnect
 from .core.model import SIGNALS
 from .data import IecMeterConfigEntry, IecMeterRuntime
+from .gateways import async_start_gateways
 
-PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.BUTTON]
+PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON]
 
 #: Minor version 2 added the protocol to the connection and the signals to each meter.
 MINOR_VERSION_PROTOCOL = 2
@@ -57,12 +58,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_METER and collecting(subentry)
     }
-    entry.runtime_data = IecMeterRuntime(driver, bus, coordinators)
+    entry.runtime_data = IecMeterRuntime(driver, bus, coordinators, {})
     try:
         # A meter that does not answer starts unavailable and is retried on its own
         # schedule; it must not keep the other meters on the connection from running.
         for coordinator in coordinators.values():
             await coordinator.async_refresh()
+        entry.runtime_data.gateways = await async_start_gateways(hass, entry, bus)
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     except BaseException:
         # Never leave the port open behind a failed setup: the next one could not open it.
@@ -87,6 +89,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) ->
 
 async def _async_close(entry: IecMeterConfigEntry) -> None:
     runtime = entry.runtime_data
+    # Gateway clients go first: they hold the line the meters need to log out.
+    await asyncio.gather(*(gateway.stop() for gateway in runtime.gateways.values()))
     await asyncio.gather(
         *(coordinator.async_shutdown() for coordinator in runtime.coordinators.values())
     )

@@ -21,9 +21,12 @@ from .const import (
     CONF_DEMOTION_FAILURES,
     CONF_DEVICE,
     CONF_HOST,
+    CONF_INACTIVITY_TIMEOUT,
+    CONF_INTERFACE,
     CONF_NAME,
     CONF_PARITY,
     CONF_PORT,
+    CONF_PRIORITY,
     CONF_STOPBITS,
     CONF_UTILITY,
 )
@@ -35,6 +38,13 @@ from .core.demotion import (
     MIN_DELAY_MS,
 )
 from .core.driver import Driver, FieldKind, SettingField
+from .core.gateway import (
+    DEFAULT_HOST,
+    DEFAULT_INACTIVITY_TIMEOUT_MS,
+    DEFAULT_PORT,
+    PRIORITY_MAX,
+    PRIORITY_MIN,
+)
 from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, PARITIES, is_network_url
 
 if TYPE_CHECKING:
@@ -271,3 +281,39 @@ def connection_title(data: Mapping[str, Any]) -> str:
     """A connection's name: its port path or converter address."""
     device = str(data[CONF_DEVICE])
     return device.split("://", 1)[1] if "://" in device else device
+
+
+#: Where a gateway listens: this machine only (the default), or every interface.
+GATEWAY_INTERFACES = ("127.0.0.1", "0.0.0.0")  # noqa: S104 - offered, never the default
+MAX_INACTIVITY_TIMEOUT_MS = 3_600_000
+
+
+def gateway_schema(defaults: Mapping[str, Any]) -> FormSchema:
+    """Port, network interface, priority and inactivity timeout of a gateway."""
+    return form_schema(
+        {
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): box(
+                1, _TCP_PORT_MAX
+            ),
+            vol.Required(
+                CONF_INTERFACE, default=defaults.get(CONF_INTERFACE, DEFAULT_HOST)
+            ): dropdown(GATEWAY_INTERFACES, CONF_INTERFACE, custom=True),
+            vol.Required(CONF_PRIORITY, default=defaults.get(CONF_PRIORITY, PRIORITY_MIN)): box(
+                PRIORITY_MIN, PRIORITY_MAX
+            ),
+            vol.Required(
+                CONF_INACTIVITY_TIMEOUT,
+                default=defaults.get(CONF_INACTIVITY_TIMEOUT, DEFAULT_INACTIVITY_TIMEOUT_MS),
+            ): box(0, MAX_INACTIVITY_TIMEOUT_MS, "ms"),
+        }
+    )
+
+
+def gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """A gateway subentry's data from its form."""
+    return {
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_INTERFACE: str(user_input[CONF_INTERFACE]).strip(),
+        CONF_PRIORITY: int(user_input[CONF_PRIORITY]),
+        CONF_INACTIVITY_TIMEOUT: int(user_input[CONF_INACTIVITY_TIMEOUT]),
+    }

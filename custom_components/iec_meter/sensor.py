@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from homeassistant.components.sensor import (
     RestoreSensor,
@@ -20,15 +20,19 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_DATA, CONF_SIGNALS, LOGGER
 from .coordinator import IecMeterCoordinator
+from .core.gateway import Gateway
 from .core.model import SIGNALS, Signal, Snapshot
 from .data import IecMeterConfigEntry
 from .entity import IecMeterEntity
+from .gateway_entity import GatewayEntity
 
 # Coordinator-fed, read-only: no limit on parallel updates.
 PARALLEL_UPDATES = 0
@@ -153,6 +157,42 @@ class ScanStateSensor(IecMeterEntity, SensorEntity):
         return "on_scan" if self.coordinator.scan.on_scan else "off_scan"
 
 
+class GatewayClientSensor(GatewayEntity, SensorEntity):
+    """The address of the program connected through the gateway (or the last one)."""
+
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(
+        self, entry: IecMeterConfigEntry, subentry: ConfigSubentry, gateway: Gateway
+    ) -> None:
+        """Bind to the gateway."""
+        super().__init__(entry, subentry, gateway, "gateway_client")
+
+    @property
+    def native_value(self) -> str | None:
+        """``host:port`` of the current client, else of the last one."""
+        return self.gateway.client_address or self.gateway.last_client
+
+
+class GatewayHeldSinceSensor(GatewayEntity, SensorEntity):
+    """When the current client got the line (unknown while nobody holds it)."""
+
+    _attr_device_class = SensorDeviceClass.TIMESTAMP
+    _attr_entity_category = EntityCategory.DIAGNOSTIC
+
+    def __init__(
+        self, entry: IecMeterConfigEntry, subentry: ConfigSubentry, gateway: Gateway
+    ) -> None:
+        """Bind to the gateway."""
+        super().__init__(entry, subentry, gateway, "gateway_held_since")
+
+    @property
+    def native_value(self) -> datetime | None:
+        """The moment the line was handed over."""
+        held = self.gateway.held_seconds
+        return None if held is None else dt_util.utcnow() - timedelta(seconds=held)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: IecMeterConfigEntry,
@@ -168,6 +208,15 @@ async def async_setup_entry(
         ]
         entities.append(ScanStateSensor(coordinator))
         async_add_entities(entities, config_subentry_id=subentry_id)
+    for subentry_id, gateway in entry.runtime_data.gateways.items():
+        subentry = entry.subentries[subentry_id]
+        async_add_entities(
+            [
+                GatewayClientSensor(entry, subentry, gateway),
+                GatewayHeldSinceSensor(entry, subentry, gateway),
+            ],
+            config_subentry_id=subentry_id,
+        )
 
 
 class IecMeterSensor(IecMeterEntity, SensorEntity):

@@ -6,11 +6,12 @@ to show; the log keeps the reason.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigSubentry
 from homeassistant.core import HomeAssistant
 
 from .connection import (
@@ -21,7 +22,15 @@ from .connection import (
     make_bus,
     probe_meter,
 )
-from .const import CONF_DATA, CONF_DEVICE, CONF_SIGNALS, CONF_TIME_ZONE, DOMAIN, LOGGER
+from .const import (
+    CONF_DATA,
+    CONF_DEVICE,
+    CONF_SIGNALS,
+    CONF_TIME_ZONE,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_GATEWAY,
+)
 from .core.bus import Bus
 from .core.driver import Driver
 from .core.errors import (
@@ -35,6 +44,7 @@ from .core.errors import (
     NotSupported,
 )
 from .core.model import SIGNALS, Snapshot
+from .gateways import gateway_settings
 
 
 async def check_opens(data: Mapping[str, Any], options: Mapping[str, Any]) -> str | None:
@@ -172,3 +182,46 @@ async def check_new_meter(
     if meter_configured(hass, unique_id):
         return NewMeter(duplicate=True)
     return NewMeter(snapshot=snapshot, settings=settings)
+
+
+async def check_gateway(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    data: Mapping[str, Any],
+    current: ConfigSubentry | None,
+) -> str | None:
+    """None if a gateway with ``data`` can run on ``entry``, else the form's error key."""
+    try:
+        settings = gateway_settings(data)
+    except ValueError as err:
+        LOGGER.debug("bad gateway settings: %s", err)
+        return "invalid_interface"
+    others = [
+        subentry
+        for other in hass.config_entries.async_entries(DOMAIN)
+        for subentry in other.subentries.values()
+        if subentry.subentry_type == SUBENTRY_GATEWAY
+        and (current is None or subentry.subentry_id != current.subentry_id)
+    ]
+    if any(
+        gateway_settings(other.data).priority == settings.priority
+        for other in others
+        if other.subentry_id in entry.subentries
+    ):
+        return "priority_in_use"
+    if any(gateway_settings(other.data).port == settings.port for other in others):
+        return "port_in_use"
+    if current is not None and gateway_settings(current.data).port == settings.port:
+        return None  # its own running gateway holds the port
+    try:
+        server = await asyncio.start_server(_refuse, settings.host, settings.port)
+    except OSError as err:
+        LOGGER.debug("port %s on %s: %s", settings.port, settings.host, err)
+        return "port_in_use"
+    server.close()
+    await server.wait_closed()
+    return None
+
+
+async def _refuse(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.close()

@@ -317,7 +317,8 @@ async def test_options_flow(hass: HomeAssistant, simulated: Simulated) -> None:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "init"
     new = {"scan_interval": 10, "request_timeout": 500, "retries": 2, "inter_request_delay": 50,
-           "reconnect_delay": 5000, "content_timeout": 9000, "settle_delay": 0.5}  # fmt: skip
+           "reconnect_delay": 5000, "content_timeout": 9000, "settle_delay": 0.5,
+           "lock_limit": 0}  # fmt: skip
     result = await hass.config_entries.options.async_configure(result["flow_id"], new)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()

@@ -69,6 +69,11 @@ class Bus:
         #: The taker (gateway) whose client has the line or is waiting for it, if any.
         self.taker: LineTaker | None = None
 
+    @staticmethod
+    def loop_time() -> float:
+        """The clock :attr:`held_since` is on."""
+        return asyncio.get_running_loop().time()
+
     @property
     def held(self) -> bool:
         """True while someone else has the line (see :meth:`hold`)."""

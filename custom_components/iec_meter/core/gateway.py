@@ -136,7 +136,7 @@ class Gateway:
     # --- state -------------------------------------------------------------------------
     @property
     def priority(self) -> int:
-        """Rank among the gateways of the bus (higher takes the line)."""
+        """Rank among the gateways of the bus (1 highest)."""
         return self.settings.priority
 
     @property
