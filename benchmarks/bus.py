@@ -16,9 +16,10 @@ processes would cost ~100 interpreters, and serving them in the benchmark's own
 process would let the simulator's pacing show up as the client's event-loop lag.
 
 ``--dead N`` meters never answer (the first N link addresses; they are due 1 ms before
-the others, so they take the line first every scan: the worst place for the others). ``--demotion N,DELAY`` (default 3,60; ``off``): after N
-failed polls in a row a meter goes off scan and is tried again DELAY s after the last
-failure ended, once per DELAY until it answers (the rule the coordinator adopts).
+the others, so they take the line first every scan: the worst place for the others).
+``--demotion N,DELAY`` (default 3,60; ``off``): after N failed polls in a row a meter
+goes off scan; its ticks send nothing until DELAY s after the failure, then one attempt
+decides (the core's ``ScanState``, used the same way as the coordinator uses it).
 
 Figures and goals:
 
@@ -64,6 +65,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from custom_components.iec_meter.core.bus import Bus  # noqa: E402
+from custom_components.iec_meter.core.demotion import (  # noqa: E402
+    DemotionSettings,
+    ScanState,
+)
 from custom_components.iec_meter.core.errors import MeterError  # noqa: E402
 from custom_components.iec_meter.core.iec102.client import (  # noqa: E402
     Iec102Client,
@@ -177,32 +182,32 @@ class MeteredBus(Bus):
         return await super().run(timed)
 
 
-@dataclass(frozen=True)
-class Demotion:
-    """After ``failures`` failed polls in a row, poll only every ``delay`` seconds."""
-
-    failures: int
-    delay: float
-
-
 async def poll_meter(
     client: Iec102Client,
     link: int,
     interval: float,
     first_due: float,
     stop_at: float,
-    demotion: Demotion | None,
+    demotion: DemotionSettings,
     schedule: str,
     polls: list[Poll],
 ) -> None:
-    """Poll one meter like a DataUpdateCoordinator until ``stop_at``."""
+    """Poll one meter like the integration's coordinator until ``stop_at``.
+
+    Every tick of the schedule is a refresh; while the meter is off scan (the core's
+    :class:`ScanState`, as the coordinator uses it) the tick sends nothing.
+    """
     loop = asyncio.get_running_loop()
+    scan = ScanState(demotion, clock=loop.time)
     due = first_due
-    failures = 0
     clock_read_at: float | None = None
     while due < stop_at:
         await asyncio.sleep(max(0.0, due - loop.time()))
-        poll = Poll(link, due, loop.time())
+        woke = loop.time()
+        if not scan.may_poll():
+            due = woke + interval
+            continue
+        poll = Poll(link, due, woke)
         _CURRENT_POLL.set(poll)
         try:
             await client.read_values()
@@ -217,11 +222,12 @@ async def poll_meter(
             poll.end = loop.time()
             _CURRENT_POLL.set(None)
         polls.append(poll)
-        failures = 0 if poll.ok else failures + 1
+        if poll.ok:
+            scan.success()
+        else:
+            scan.failure()
+            poll.demoted = not scan.on_scan
         due = (poll.woke if schedule == "start" else poll.end) + interval
-        if demotion is not None and failures >= demotion.failures:
-            poll.demoted = True
-            due = poll.end + demotion.delay
 
 
 async def watch_loop(stop: asyncio.Event, lags: list[float]) -> None:
@@ -330,7 +336,11 @@ async def run(args: argparse.Namespace) -> Run:
     processes = [start_process(command) for command in commands]
     urls = [url for _, found in processes for url in found]
     timing = Timing(request_timeout_ms=args.timeout_ms, retries=args.retries)
-    demotion = None if args.demotion is None else Demotion(args.demotion[0], args.demotion[1])
+    demotion = (
+        DemotionSettings(enabled=False)
+        if args.demotion is None
+        else DemotionSettings(failures=args.demotion[0], delay_ms=round(args.demotion[1] * 1000))
+    )
     loop = asyncio.get_running_loop()
     try:
         rss_before = rss_kb()
@@ -503,7 +513,7 @@ def report(result: Run, args: argparse.Namespace) -> bool:
         )
         demoted = sum(1 for poll in polls if poll.demoted)
         print(
-            f"dead meter {link}: {len(polls)} polls ({demoted} ended in demotion), "
+            f"dead meter {link}: {len(polls)} polls ({demoted} ended off scan), "
             f"{line_time:.1f} s of line time, {line_time / len(polls):.1f} s per poll"
         )
     return oks

@@ -46,12 +46,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
             translation_key="cannot_connect",
             translation_placeholders={"device": entry.data[CONF_DEVICE], "error": error_text(err)},
         ) from err
-    devices = dr.async_get(hass)
+    # Looked up among the entry's own devices: async_get_device is deprecated from 2026.10.
+    disabled = {
+        identifier
+        for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+        if device.disabled_by is not None
+        for domain, identifier in device.identifiers
+        if domain == DOMAIN
+    }
 
     def collecting(subentry: ConfigSubentry) -> bool:
         """A meter whose device the user disabled gets no coordinator: no traffic at all."""
-        device = devices.async_get_device(identifiers={(DOMAIN, str(subentry.unique_id))})
-        return device is None or device.disabled_by is None
+        return str(subentry.unique_id) not in disabled
 
     coordinators = {
         subentry_id: IecMeterCoordinator(hass, entry, subentry, driver, bus)
