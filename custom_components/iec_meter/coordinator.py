@@ -43,6 +43,7 @@ from .core.demotion import DEFAULT_DELAY_MS, DEFAULT_FAILURES, DemotionSettings,
 from .core.driver import Driver
 from .core.errors import AuthenticationRejected, MeterError
 from .core.model import Snapshot
+from .core.timing import one_try
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -64,6 +65,10 @@ class PollStatistics:
     def average_seconds(self) -> float | None:
         """Mean duration of a poll."""
         return self.total_seconds / self.polls if self.polls else None
+
+
+#: The shortest pause between two polls of a meter, however long the last one took.
+MIN_POLL_GAP_S = 1.0
 
 
 def auth_issue_id(subentry_id: str) -> str:
@@ -101,6 +106,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
     ) -> None:
         """Set the meter up; the first poll happens in the entry's setup."""
         interval = int(entry.options.get(CONF_SCAN_INTERVAL, driver.default_scan_interval_s))
+        self._scan_interval = float(interval)
         self.bus = bus
         self.client = meter_client(driver, bus, subentry.data, hass.config.time_zone)
         described = driver.describe(self.client.settings)
@@ -121,7 +127,26 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
 
+    @property
+    def scan_interval(self) -> float:
+        """Seconds from the start of one poll to the start of the next."""
+        return self._scan_interval
+
     async def _async_update_data(self) -> Snapshot:
+        loop = self.hass.loop
+        started = loop.time()
+        try:
+            return await self._poll()
+        finally:
+            # Home Assistant counts the interval from the end of a poll. On a busy bus a
+            # poll includes waiting for the line, so that would stretch every interval by
+            # the wait: count it from the start instead, as a scan does.
+            spent = loop.time() - started
+            self.update_interval = timedelta(
+                seconds=max(MIN_POLL_GAP_S, self._scan_interval - spent)
+            )
+
+    async def _poll(self) -> Snapshot:
         title = self.subentry.title
         if self._password_rejected:
             raise UpdateFailed(
@@ -143,7 +168,13 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         started = time.monotonic()
         self.statistics.polls += 1
         try:
-            data = await self._read()
+            if self.scan.on_scan:
+                data = await self._read()
+            else:
+                # The one attempt after the off-scan time: a single try, so a meter that
+                # is still dead holds the line for one request timeout, not all retries.
+                with one_try():
+                    data = await self._read()
         except AuthenticationRejected as err:
             self._record_failure(err)
             self._password_rejected = True

@@ -126,3 +126,35 @@ async def test_disabling_a_meters_device_stops_its_traffic(hass: HomeAssistant) 
         await hass.async_block_till_done()
         assert not bus.transport.is_open
         assert not any(meter.logged_in for meter in line.meters)
+
+
+async def test_the_interval_counts_from_the_start_of_a_poll(hass: HomeAssistant) -> None:
+    """On a busy bus a poll includes waiting for the line: the scan keeps its cadence."""
+    line = make_line(latency_ms=150)
+    async with serving(line) as url:
+        entry = await setup_entry(hass, make_entry(url))
+        (coordinator,) = entry.runtime_data.coordinators.values()
+        assert coordinator.scan_interval == 30
+        started = hass.loop.time()
+        await coordinator.async_refresh()
+        spent = hass.loop.time() - started
+        assert spent > 0.25  # two answers of 150 ms each
+        gap = coordinator.update_interval.total_seconds()
+        assert 30 - spent - 0.05 <= gap < 30 - 0.25
+
+
+async def test_a_demoted_meter_is_tried_once_per_off_scan_time(hass: HomeAssistant) -> None:
+    """The attempt after the off-scan time is a single try: one request timeout at most."""
+    line = make_line([MeterConfig(link_address=1)])
+    async with serving(line) as url:
+        ghost = meter_subentry("Ghost", link=7)  # nothing answers at link address 7
+        ghost["data"].update({CONF_DEMOTION_FAILURES: 1, CONF_DEMOTION_DELAY: 1000})
+        entry = await setup_entry(hass, make_entry(url, ghost))
+        (coordinator,) = entry.runtime_data.coordinators.values()
+        assert not coordinator.scan.on_scan  # the first poll failed: off scan
+        await asyncio.sleep(1.05)
+        sent = line.frames_received
+        await coordinator.async_refresh()
+        # FAST_OPTIONS allow 1 retry (2 tries); the attempt after the delay makes one.
+        assert line.frames_received - sent == 1
+        assert not coordinator.scan.on_scan

@@ -247,37 +247,39 @@ async def test_add_a_gateway(hass: HomeAssistant, simulated: Simulated) -> None:
     gateway = entry.runtime_data.gateways[subentry_id]
     assert gateway.listening
     assert gateway.port == port
-    async with raw_client(port):
-        await until(lambda: gateway.in_use, "the gateway to accept a client")
-    await until(lambda: not gateway.in_use, "the client to be gone")
 
     # Its entities, on a device of its own.
     ids = entity_ids(hass, entry, subentry_id)
     assert state(hass, ids["in_use"]) == STATE_OFF
-    assert state(hass, ids["client"]) == STATE_UNKNOWN or CLIENT_ADDRESS.fullmatch(
-        state(hass, ids["client"])
-    )
+    assert state(hass, ids["client"]) == STATE_UNKNOWN
     assert state(hass, ids["held_since"]) == STATE_UNKNOWN
+    in_use = hass.states.get(ids["in_use"])
+    assert in_use is not None
+    assert in_use.attributes["friendly_name"] == f"Gateway 127.0.0.1:{port} In use"
     registry = er.async_get(hass)
-    device_ids = {registry.async_get(entity_id).device_id for entity_id in ids.values()}  # type: ignore[union-attr]
-    assert len(device_ids) == 1
-    device = dr.async_get(hass).async_get(device_ids.pop())  # type: ignore[arg-type]
+    device_ids = set()
+    for entity_id in ids.values():
+        registered = registry.async_get(entity_id)
+        assert registered is not None
+        assert registered.config_subentry_id == subentry_id
+        device_ids.add(registered.device_id)
+    (device_id,) = device_ids
+    assert device_id is not None
+    device = dr.async_get(hass).async_get(device_id)
     assert device is not None
     assert device.name == f"Gateway 127.0.0.1:{port}"
     assert device.model == MODEL
-    assert hass.states.get(ids["in_use"]).attributes["friendly_name"].endswith("In use")  # type: ignore[union-attr]
-    assert hass.states.get(ENERGY).state != STATE_UNAVAILABLE  # type: ignore[union-attr]
+    assert state(hass, ENERGY) not in (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
-
-async def test_a_new_gateways_entities_start_unknown(
-    hass: HomeAssistant, simulated: Simulated
-) -> None:
-    port = free_port()
-    entry = await setup_entry(hass, with_gateway(simulated.url, port))
-    ids = entity_ids(hass, entry, gateway_id(entry))
+    # It listens: a program that connects gets the line.
+    async with raw_client(port):
+        await until(lambda: gateway.in_use, "the gateway to accept a client")
+        await hass.async_block_till_done()
+        assert state(hass, ids["in_use"]) == STATE_ON
+        assert CLIENT_ADDRESS.fullmatch(state(hass, ids["client"]))
+    await until(lambda: not gateway.in_use, "the client to be gone")
+    await hass.async_block_till_done()
     assert state(hass, ids["in_use"]) == STATE_OFF
-    assert state(hass, ids["client"]) == STATE_UNKNOWN
-    assert state(hass, ids["held_since"]) == STATE_UNKNOWN
 
 
 async def test_gateway_form_errors_and_recovery(hass: HomeAssistant, simulated: Simulated) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+import contextlib
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Final
 
@@ -21,6 +24,22 @@ MIN_RECONNECT_DELAY_MS: Final = 1000
 DEFAULT_CONTENT_TIMEOUT_MS: Final = 60_000
 
 _MS = 1000.0
+#: Set within :func:`one_try` (per task: other meters' polls keep their retries).
+_ONE_TRY: ContextVar[bool] = ContextVar("iec_meter_one_try", default=False)
+
+
+@contextlib.contextmanager
+def one_try() -> Iterator[None]:
+    """Within the block, every request of this task gets one try and no retries.
+
+    For the probe of a meter that is off scan: a dead meter must not hold the line for
+    ``timeout * (retries + 1)`` each time it is tried again.
+    """
+    token = _ONE_TRY.set(True)
+    try:
+        yield
+    finally:
+        _ONE_TRY.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +74,11 @@ class Timing:
         )
         _check("reconnect delay", self.reconnect_delay_ms, MIN_RECONNECT_DELAY_MS, None)
         _check("content timeout", self.content_timeout_ms, MIN_REQUEST_TIMEOUT_MS, None)
+
+    @property
+    def attempts(self) -> int:
+        """Tries of one request: the first plus the retries (one within :func:`one_try`)."""
+        return 1 if _ONE_TRY.get() else self.retries + 1
 
     @property
     def request_timeout(self) -> float:

@@ -130,8 +130,10 @@ class Iec102Client(MeterClient[Iec102Settings]):
 
     # --- session handling ------------------------------------------------------------
     async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:
-        reconnects_left = self.bus.timing.retries
-        restart_stale = self.session.logged_in
+        attempts = self.bus.timing.attempts
+        reconnects_left = attempts - 1
+        # A session kept open that stops answering is restarted once (not in one try).
+        restart_stale = self.session.logged_in and attempts > 1
         while True:
             try:
                 await self._ensure_session()

@@ -125,7 +125,7 @@ class LinkLayer:
     async def _exchange(self, raw: bytes, accept: Accept) -> Frame:
         timing = self.timing
         outcomes: list[Outcome] = []
-        for attempt in range(timing.retries + 1):
+        for attempt in range(timing.attempts):
             if attempt:
                 self.retransmissions += 1
             if timing.inter_request_delay:
@@ -149,7 +149,7 @@ class LinkLayer:
                 self.address,
                 answer.value,
                 attempt + 1,
-                timing.retries + 1,
+                timing.attempts,
             )
         raise self._failure(outcomes)
 

@@ -224,7 +224,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
     async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:
         """One turn: a lost connection is reopened (within the retries) and tried again."""
         self._turn_readout = None
-        reconnects = self.timing.retries
+        reconnects = self.timing.attempts - 1
         while True:
             await self.bus.ensure_open()
             try:
@@ -264,7 +264,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         No identification (or a data message that never comes) is tried again within
         the retries; a damaged answer is asked for again with NAK inside the readout.
         """
-        attempts = self.timing.retries + 1
+        attempts = self.timing.attempts
         last_error: NoResponse | None = None
         for attempt in range(attempts):
             try:
@@ -470,7 +470,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
             try:
                 block = decode_block(raw)
             except FrameError as err:
-                if naks >= self.timing.retries:
+                if naks >= self.timing.attempts - 1:
                     raise DamagedAnswers(
                         f"{self._name}: the meter's answers arrived damaged "
                         f"{naks + 1} times ({err})"
