@@ -79,6 +79,7 @@ from custom_components.iec_meter.core.timing import (  # noqa: E402
     DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_RETRIES,
     Timing,
+    one_try,
 )
 from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
 from simulator.iec102_meter import MeterConfig, SimulatedMeter  # noqa: E402
@@ -210,7 +211,9 @@ async def poll_meter(
         poll = Poll(link, due, woke)
         _CURRENT_POLL.set(poll)
         try:
-            await client.read_values()
+            # As the coordinator: the attempt of a meter off scan is a single try.
+            with contextlib.nullcontext() if scan.on_scan else one_try():
+                await client.read_values()
             now = loop.time()
             if clock_read_at is None or now - clock_read_at >= CLOCK_READ_INTERVAL_S:
                 await client.read_clock()

@@ -119,6 +119,8 @@ class Iec62056Line:
         self._busy = False
         self._server: asyncio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: The tasks serving TCP clients (ended by :meth:`stop`, not left to linger).
+        self._handlers: set[asyncio.Task[object]] = set()
         self._fds: tuple[int, int] | None = None
         self._send_lock = asyncio.Lock()
 
@@ -167,11 +169,12 @@ class Iec62056Line:
                 async with asyncio.timeout(1):
                     await self._server.wait_closed()
             self._server = None
-        for task in self._tasks:
+        for task in (*self._handlers, *self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        self._handlers.clear()
         if self._fds is not None:
             master, slave = self._fds
             asyncio.get_running_loop().remove_reader(master)
@@ -182,6 +185,10 @@ class Iec62056Line:
     async def _handle_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
+            handler.add_done_callback(self._handlers.discard)
         if self._busy:
             _LOGGER.info("refused a second connection")
             writer.close()

@@ -224,7 +224,7 @@ def meter_schema(
     if advanced:
         # Optional: a form sent without the folded part keeps its defaults.
         fields[vol.Optional(ADVANCED, default={})] = section(
-            vol.Schema(advanced), {"collapsed": True}
+            form_schema(advanced), {"collapsed": True}
         )
     return form_schema(fields)
 

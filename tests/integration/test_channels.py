@@ -102,8 +102,11 @@ async def test_disabling_a_meters_device_stops_its_traffic(hass: HomeAssistant) 
             make_entry(url, meter_subentry("House"), meter_subentry("Garage", 2, 2)),
         )
         devices = dr.async_get(hass)
-        garage = devices.async_get_device(identifiers={(DOMAIN, "66-48300002")})
-        assert garage is not None
+        garage = next(
+            device
+            for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+            if (DOMAIN, "66-48300002") in device.identifiers
+        )
         devices.async_update_device(garage.id, disabled_by=dr.DeviceEntryDisabler.USER)
         # Home Assistant reloads the entry once the device's entities are disabled.
         await hass.config_entries.async_reload(entry.entry_id)
