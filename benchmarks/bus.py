@@ -72,10 +72,8 @@ from custom_components.iec_meter.core.demotion import (  # noqa: E402
     ScanState,
 )
 from custom_components.iec_meter.core.errors import MeterError  # noqa: E402
-from custom_components.iec_meter.core.iec102.client import (  # noqa: E402
-    Iec102Client,
-    Iec102Settings,
-)
+from custom_components.iec_meter.core.iec102.client import Iec102Client  # noqa: E402
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
 from custom_components.iec_meter.core.iec102.timecodec import now_in  # noqa: E402
 from custom_components.iec_meter.core.timing import (  # noqa: E402
     DEFAULT_REQUEST_TIMEOUT_MS,

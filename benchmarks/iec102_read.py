@@ -29,10 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from custom_components.iec_meter.core.bus import Bus  # noqa: E402
-from custom_components.iec_meter.core.iec102.client import (  # noqa: E402
-    Iec102Client,
-    Iec102Settings,
-)
+from custom_components.iec_meter.core.iec102.client import Iec102Client  # noqa: E402
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
 from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
 
 TARGET = 1.15

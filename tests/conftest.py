@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from custom_components.iec_meter.core.bus import Bus
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.client import Iec102Client
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.iec102.timecodec import now_in
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings

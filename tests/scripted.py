@@ -22,7 +22,8 @@ from custom_components.iec_meter.core.iec102.frames import (
     secondary_control,
 )
 from custom_components.iec_meter.core.iec102.parser import FrameParser
-from custom_components.iec_meter.core.iec102.session import Iec102Session, MeterAddress
+from custom_components.iec_meter.core.iec102.session import Iec102Session
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings, Transport
 
@@ -87,12 +88,12 @@ def meter_script(class2: Callable[[FixedFrame | VariableFrame], bytes]) -> Scrip
 
 @contextlib.asynccontextmanager
 async def session_to(
-    url: str, timing: Timing, meter: MeterAddress | None = None
+    url: str, timing: Timing, meter: Iec102Settings | None = None
 ) -> AsyncIterator[Iec102Session]:
     """An open transport to ``url`` and a session on it (not started); closed after."""
     transport = Transport(LineSettings(url, connect_timeout=2.0))
     await transport.open()
     try:
-        yield Iec102Session(transport, meter or MeterAddress(1, 1, 1), timing)
+        yield Iec102Session(transport, meter or Iec102Settings(1, 1, 1), timing)
     finally:
         await transport.close()

@@ -8,7 +8,8 @@ import pytest
 
 from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.errors import CannotConnect, MeterError
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.client import Iec102Client
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec102_meter import MeterConfig
 from tests.conftest import FAST, MADRID, make_line, serving

@@ -18,9 +18,10 @@ from custom_components.iec_meter.core.errors import (
     ProtocolError,
 )
 from custom_components.iec_meter.core.iec102.asdu import Asdu
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.client import Iec102Client
 from custom_components.iec_meter.core.iec102.constants import Cause, TypeId
 from custom_components.iec_meter.core.iec102.frames import FixedFrame, VariableFrame
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
 from custom_components.iec_meter.core.model import Reading
 from custom_components.iec_meter.core.timing import Timing

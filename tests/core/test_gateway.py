@@ -16,9 +16,10 @@ from custom_components.iec_meter.core import gateway as gateway_module
 from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.errors import CannotConnect
 from custom_components.iec_meter.core.gateway import Gateway, GatewaySettings, _address
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.client import Iec102Client
 from custom_components.iec_meter.core.iec102.constants import PrimaryFunction, TypeId
 from custom_components.iec_meter.core.iec102.frames import FixedFrame, primary_control
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.line import MeterLine

@@ -79,7 +79,7 @@ from custom_components.iec_meter.core.errors import AuthenticationRejected, NoDa
 from custom_components.iec_meter.core.iec102.asdu import Asdu, identity_request  # noqa: E402
 from custom_components.iec_meter.core.iec102.constants import TypeId  # noqa: E402
 from custom_components.iec_meter.core.iec102.frames import VariableFrame  # noqa: E402
-from custom_components.iec_meter.core.iec102.session import MeterAddress  # noqa: E402
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
 from tests.scripted import meter_script  # noqa: E402
 
 QUICK = Timing(request_timeout_ms=100, retries=1, content_timeout_ms=300, inter_request_delay_ms=1)
@@ -135,4 +135,4 @@ async def test_range_ignores_strays_and_login_can_be_rejected() -> None:
 @pytest.mark.parametrize("fields", [(70000, 1, 1), (1, 70000, 1), (1, 1, 2**32)])
 def test_meter_address_ranges(fields: tuple[int, int, int]) -> None:
     with pytest.raises(ValueError, match="out of range"):
-        MeterAddress(*fields)
+        Iec102Settings(*fields)

@@ -152,7 +152,7 @@ async def test_close_aborts_when_the_port_will_not_close(monkeypatch: pytest.Mon
     ],
 )
 def test_meter_address_is_validated(link: int, point: int, password: int, message: str) -> None:
-    from custom_components.iec_meter.core.iec102.client import Iec102Settings  # noqa: PLC0415
+    from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: PLC0415
 
     with pytest.raises(ValueError, match=message):
         Iec102Settings(link, point, password)

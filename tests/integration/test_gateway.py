@@ -39,8 +39,9 @@ from custom_components.iec_meter.const import (
 )
 from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.gateway import Gateway
-from custom_components.iec_meter.core.iec102.client import Iec102Client, Iec102Settings
+from custom_components.iec_meter.core.iec102.client import Iec102Client
 from custom_components.iec_meter.core.iec102.constants import TypeId
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 from custom_components.iec_meter.gateway_entity import MODEL

@@ -14,10 +14,8 @@ import pytest
 
 from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.errors import NoResponse
-from custom_components.iec_meter.core.iec102.client import (
-    Iec102Client,
-    Iec102Settings as MeterAddress,
-)
+from custom_components.iec_meter.core.iec102.client import Iec102Client
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.cli import build_line, build_parser, main, serve
 from tests.conftest import FAST, MADRID, client_for, serving
@@ -69,7 +67,7 @@ async def test_serve_prints_ready_and_stops(capsys: pytest.CaptureFixture[str]) 
         await asyncio.sleep(0.01)
     assert out.startswith("READY socket://127.0.0.1:")
     assert out.count("\n") == 1
-    async with client_for(out.split()[1], MeterAddress(1, 1, 7)) as client:
+    async with client_for(out.split()[1], Iec102Settings(1, 1, 7)) as client:
         assert (await client.read_identity()).serial == "48300001"
     stop.set()
     await task
@@ -169,8 +167,8 @@ async def test_served_dead_meter_never_answers_and_its_neighbour_does() -> None:
     )
     line = build_line(args)
     async with serving(line) as url, Bus(LineSettings(url, connect_timeout=2.0), FAST) as bus:
-        dead = Iec102Client(bus, MeterAddress(2, 1, 1), MADRID)
-        alive = Iec102Client(bus, MeterAddress(1, 1, 1), MADRID)
+        dead = Iec102Client(bus, Iec102Settings(2, 1, 1), MADRID)
+        alive = Iec102Client(bus, Iec102Settings(1, 1, 1), MADRID)
         with pytest.raises(NoResponse):
             await dead.read_values()
         assert line.answers_sent == 0

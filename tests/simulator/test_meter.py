@@ -192,7 +192,7 @@ from custom_components.iec_meter.core.iec102.constants import (  # noqa: E402
 )
 from custom_components.iec_meter.core.iec102.session import (  # noqa: E402
     Iec102Session,
-    MeterAddress,
+    Iec102Settings,
 )
 from custom_components.iec_meter.core.timing import Timing  # noqa: E402
 from simulator.line import Faults  # noqa: E402
@@ -294,7 +294,7 @@ async def test_no_data_fault_and_header_noise() -> None:
 
 async def test_babbling_line_is_bounded() -> None:
     line = make_line(faults=Faults(babble=0.3))
-    async with serving(line) as url, session_to(url, QUICK, MeterAddress(1, 1, 1)) as session:
+    async with serving(line) as url, session_to(url, QUICK, Iec102Settings(1, 1, 1)) as session:
         await asyncio.sleep(0.4)  # the line babbles, then falls quiet
         await session.start()
         transport = session.link.transport
@@ -313,7 +313,7 @@ def test_dead_meter_hears_but_never_answers() -> None:
 async def test_dead_meter_on_a_bus_costs_every_try_and_the_others_still_answer() -> None:
     line = make_line([MeterConfig(link_address=1), MeterConfig(link_address=2)])
     line.meters[1].dead = True
-    async with serving(line) as url, session_to(url, QUICK, MeterAddress(2, 1, 1)) as dead:
+    async with serving(line) as url, session_to(url, QUICK, Iec102Settings(2, 1, 1)) as dead:
         loop = asyncio.get_running_loop()
         start = loop.time()
         with pytest.raises(NoResponse, match="no answer after 4 tries"):
@@ -321,7 +321,7 @@ async def test_dead_meter_on_a_bus_costs_every_try_and_the_others_still_answer()
         assert loop.time() - start >= 4 * QUICK.request_timeout
         assert line.frames_received == QUICK.retries + 1  # every try heard, none answered
         assert line.answers_sent == 0
-        alive = Iec102Session(dead.link.transport, MeterAddress(1, 1, 1), QUICK)
+        alive = Iec102Session(dead.link.transport, Iec102Settings(1, 1, 1), QUICK)
         await alive.start()
         await alive.request(instantaneous_request(1), TypeId.R_IN_VA_2)
         assert line.answers_sent > 0
@@ -330,7 +330,7 @@ async def test_dead_meter_on_a_bus_costs_every_try_and_the_others_still_answer()
 async def test_dead_meter_says_nothing_even_with_the_no_data_fault() -> None:
     line = make_line([MeterConfig(link_address=3)], faults=Faults(no_data=True))
     line.meters[0].dead = True
-    async with serving(line) as url, session_to(url, QUICK, MeterAddress(3, 1, 1)) as session:
+    async with serving(line) as url, session_to(url, QUICK, Iec102Settings(3, 1, 1)) as session:
         with pytest.raises(NoResponse):
             await session.start()
     assert line.answers_sent == 0

@@ -10,7 +10,6 @@ that stops answering is restarted once. A rejected password is never retried.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 import logging
 from typing import Any
@@ -28,38 +27,16 @@ from .asdu import (
     identity_request,
     instantaneous_request,
 )
-from .constants import LINK_ADDRESS_MAX, PASSWORD_MAX, POINT_ADDRESS_MAX, TypeId
+from .constants import TypeId
 from .link import iec102_frame_log
-from .session import Iec102Session, MeterAddress
+from .session import Iec102Session
+from .settings import Iec102Settings
 from .signals import instant_signals
 
 _LOGGER = logging.getLogger(__name__)
 
 #: The model every REE meter is shown as (P_MP_NA_2 carries no model or firmware).
 MODEL = "IEC 870-5-102 (REE) meter"
-
-
-@dataclass(frozen=True, slots=True)
-class Iec102Settings:
-    """How one meter on the line is addressed, and its read password."""
-
-    link_address: int
-    point_address: int
-    password: int
-
-    def __post_init__(self) -> None:
-        """Refuse values that do not fit the protocol's fields."""
-        if not 0 <= self.link_address <= LINK_ADDRESS_MAX:
-            raise ValueError(f"link address {self.link_address} out of range (0-65535)")
-        if not 0 <= self.point_address <= POINT_ADDRESS_MAX:
-            raise ValueError(f"point address {self.point_address} out of range (0-65535)")
-        if not 0 <= self.password <= PASSWORD_MAX:
-            raise ValueError("password out of range (0-4294967295)")
-
-    @property
-    def address(self) -> MeterAddress:
-        """The session's view of these settings."""
-        return MeterAddress(self.link_address, self.point_address, self.password)
 
 
 class Iec102Client(MeterClient[Iec102Settings]):
@@ -79,7 +56,7 @@ class Iec102Client(MeterClient[Iec102Settings]):
         """Prepare the client; nothing is sent until the first read."""
         super().__init__(bus, settings, tz, frame_log or iec102_frame_log())
         self.keep_session = keep_session
-        self.session = Iec102Session(bus.transport, settings.address, bus.timing, self.frame_log)
+        self.session = Iec102Session(bus.transport, settings, bus.timing, self.frame_log)
 
     @property
     def link_address(self) -> int:

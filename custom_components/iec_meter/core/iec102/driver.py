@@ -10,8 +10,9 @@ from ..bus import Bus
 from ..driver import Driver, FieldKind, LineDefaults, SettingField
 from ..model import Identity
 from ..timing import DEFAULT_REQUEST_TIMEOUT_MS
-from .client import MODEL, Iec102Client, Iec102Settings
+from .client import MODEL, Iec102Client
 from .constants import DEFAULT_TIME_ZONE, LINK_ADDRESS_MAX, PASSWORD_MAX, POINT_ADDRESS_MAX
+from .settings import Iec102Settings
 from .signals import IEC102_SIGNALS
 
 # Keys of a meter's settings and stored identity (config subentries use them: keep them).

@@ -14,7 +14,6 @@ the meter answers, it just had nothing.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 import logging
 
 from ..errors import AuthenticationRejected, MeterError, NoData, NotSupported, ProtocolError
@@ -22,12 +21,9 @@ from ..timing import Timing
 from ..transport import Transport
 from .asdu import Asdu, login_request, logout_request
 from .constants import (
-    LINK_ADDRESS_MAX,
     NO_DATA_FAST_POLLS,
     NO_DATA_FIRST_PAUSE_S,
     NO_DATA_MAX_PAUSE_S,
-    PASSWORD_MAX,
-    POINT_ADDRESS_MAX,
     RANGE_END_CAUSES,
     Cause,
     PrimaryFunction,
@@ -36,6 +32,7 @@ from .constants import (
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame
 from .link import Accept, FrameLog, LinkLayer
+from .settings import Iec102Settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,24 +45,6 @@ _NOT_AVAILABLE_CAUSES = {
     Cause.PERIOD_NOT_AVAILABLE: "requested integration period not available",
 }
 _ANSWER_CAUSES = frozenset({Cause.REQUEST, Cause.ACTIVATION_CONFIRMATION})
-
-
-@dataclass(frozen=True, slots=True)
-class MeterAddress:
-    """How one meter on a line is addressed, and its read password."""
-
-    link_address: int
-    point_address: int
-    password: int
-
-    def __post_init__(self) -> None:
-        """Refuse values that do not fit the protocol's fields."""
-        if not 0 <= self.link_address <= LINK_ADDRESS_MAX:
-            raise ValueError(f"link address {self.link_address} out of range (0-65535)")
-        if not 0 <= self.point_address <= POINT_ADDRESS_MAX:
-            raise ValueError(f"point address {self.point_address} out of range (0-65535)")
-        if not 0 <= self.password <= PASSWORD_MAX:
-            raise ValueError("password out of range (0-4294967295)")
 
 
 def _is_confirmation(frame: Frame) -> bool:
@@ -104,7 +83,7 @@ class Iec102Session:
     def __init__(
         self,
         transport: Transport,
-        meter: MeterAddress,
+        meter: Iec102Settings,
         timing: Timing,
         frame_log: FrameLog | None = None,
     ) -> None:
