@@ -1,4 +1,4 @@
-"""Meter simulator: speaks IEC 102 (REE) over TCP or a pseudo-terminal, with faults.
+"""Meter simulators: IEC 102 (REE) and IEC 62056-21, over TCP or a pseudo-terminal, with faults.
 
-It is how a newcomer runs the project without hardware and what the tests talk to.
+They are how a newcomer runs the project without hardware and what the tests talk to.
 """
