@@ -139,12 +139,13 @@ async def async_migrate_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: IecMeterConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow removing a device only when no configured meter stands behind it."""
-    meters: set[Any] = {
+    """Allow removing a device only when no configured meter or gateway stands behind it."""
+    configured: set[Any] = {
         str(subentry.unique_id)
-        for subentry in entry.subentries.values()
         if subentry.subentry_type == SUBENTRY_METER
+        else f"{entry.entry_id}_{subentry.subentry_id}"  # a gateway's device
+        for subentry in entry.subentries.values()
     }
     return not any(
-        domain == DOMAIN and identifier in meters for domain, identifier in device.identifiers
+        domain == DOMAIN and identifier in configured for domain, identifier in device.identifiers
     )

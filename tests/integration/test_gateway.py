@@ -28,6 +28,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.iec_meter import async_remove_config_entry_device
 from custom_components.iec_meter.const import (
     CONF_INACTIVITY_TIMEOUT,
     CONF_INTERFACE,
@@ -591,3 +592,18 @@ async def test_diagnostics_list_the_gateway(
         item for item in diagnostics["entry"]["subentries"] if item["subentry_id"] == subentry_id
     )
     assert gateway_subentry_listed["data"] == gateway_data(port, priority=4)
+
+
+async def test_a_configured_gateways_device_cannot_be_removed(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, with_gateway(simulated.url, free_port()))
+    devices = dr.async_get(hass)
+    subentry_id = gateway_id(entry)
+    (gateway_device,) = [
+        device
+        for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+        if (DOMAIN, f"{entry.entry_id}_{subentry_id}") in device.identifiers
+    ]
+    assert not await async_remove_config_entry_device(hass, entry, gateway_device)
+    assert await hass.config_entries.async_unload(entry.entry_id)
