@@ -17,11 +17,9 @@ import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
-import os
 from pathlib import Path
 import random
 import termios
-import tty
 from zoneinfo import ZoneInfo
 
 from custom_components.iec_meter.core.iec62056.constants import (
@@ -51,11 +49,11 @@ from .iec62056_meter import (
     load_data_file,
 )
 from .meter_model import MeterModel
+from .pty_port import READ_SIZE, PtyPort
 
 _LOGGER = logging.getLogger(__name__)
 
 _PACING_CHUNK = 4
-_READ_SIZE = 4096
 _GARBAGE_LENGTH = (2, 9)
 _SPECIAL = frozenset((SOH, STX, ETX, EOT, ACK, NAK, CR, LF, START_CHAR[0]))
 #: Noise that no message parser can take for the start of a message.
@@ -121,7 +119,7 @@ class Iec62056Line:
         self._tasks: list[asyncio.Task[None]] = []
         #: The tasks serving TCP clients (ended by :meth:`stop`, not left to linger).
         self._handlers: set[asyncio.Task[object]] = set()
-        self._fds: tuple[int, int] | None = None
+        self._pty: PtyPort | None = None
         self._send_lock = asyncio.Lock()
 
     # --- serving -------------------------------------------------------------------
@@ -133,31 +131,15 @@ class Iec62056Line:
 
     async def start_pty(self) -> str:
         """Serve on a pseudo-terminal; returns the path a client opens."""
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        tty.setraw(master)
-        os.set_blocking(master, False)
-        self._fds = (master, slave)
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def readable() -> None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                queue.put_nowait(os.read(master, _READ_SIZE))
-
-        loop.add_reader(master, readable)
-
-        def write(data: bytes) -> None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                os.write(master, data)
+        pty = self._pty = PtyPort()
 
         def speed() -> int | None:
-            return _TERMIOS_SPEEDS.get(termios.tcgetattr(master)[4])
+            return _TERMIOS_SPEEDS.get(termios.tcgetattr(pty.master)[4])
 
         self.bus.reset()
-        self._tasks.append(asyncio.create_task(self._serve(queue.get, write, None, speed)))
-        self._tasks.append(asyncio.create_task(self._push_loop(write, speed)))
-        return os.ttyname(slave)
+        self._tasks.append(asyncio.create_task(self._serve(pty.read, pty.write, None, speed)))
+        self._tasks.append(asyncio.create_task(self._push_loop(pty.write, speed)))
+        return pty.path
 
     async def stop(self) -> None:
         """Stop serving and release every socket and descriptor."""
@@ -175,12 +157,9 @@ class Iec62056Line:
                 await task
         self._tasks.clear()
         self._handlers.clear()
-        if self._fds is not None:
-            master, slave = self._fds
-            asyncio.get_running_loop().remove_reader(master)
-            os.close(master)
-            os.close(slave)
-            self._fds = None
+        if self._pty is not None:
+            self._pty.close()
+            self._pty = None
 
     async def _handle_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -198,7 +177,7 @@ class Iec62056Line:
         self.bus.reset()
         push = asyncio.create_task(self._push_loop(writer.write, None))
         try:
-            await self._serve(lambda: reader.read(_READ_SIZE), writer.write, writer, None)
+            await self._serve(lambda: reader.read(READ_SIZE), writer.write, writer, None)
         except (ConnectionError, _Dropped) as err:
             _LOGGER.info("connection ended: %s", err or type(err).__name__)
         finally:

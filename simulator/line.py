@@ -14,9 +14,7 @@ from collections.abc import Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
 import logging
-import os
 import random
-import tty
 
 from custom_components.iec_meter.core.iec102.constants import (
     SINGLE_CHAR_ACK,
@@ -33,6 +31,7 @@ from custom_components.iec_meter.core.iec102.frames import (
 from custom_components.iec_meter.core.iec102.parser import FrameParser
 
 from .iec102_meter import SimulatedMeter
+from .pty_port import READ_SIZE, PtyPort
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ _LOGGER = logging.getLogger(__name__)
 BITS_PER_BYTE = 10
 _PACING_CHUNK = 8
 _TRACE_SIZE = 2000
-_READ_SIZE = 4096
 _GARBAGE_BYTES = bytes(b for b in range(256) if b not in (SINGLE_CHAR_ACK,))
 _GARBAGE_LENGTH = (2, 9)
 _START_BYTES = (START_FIXED, START_VARIABLE)
@@ -105,7 +103,7 @@ class MeterLine:
         self._busy = False
         self._server: asyncio.Server | None = None
         self._pty_task: asyncio.Task[None] | None = None
-        self._fds: tuple[int, int] | None = None
+        self._pty: PtyPort | None = None
 
     # --- serving -------------------------------------------------------------------
     async def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -116,26 +114,9 @@ class MeterLine:
 
     async def start_pty(self) -> str:
         """Serve on a pseudo-terminal; returns the path a client opens."""
-        master, slave = os.openpty()
-        tty.setraw(slave)
-        tty.setraw(master)
-        os.set_blocking(master, False)
-        self._fds = (master, slave)
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-
-        def readable() -> None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                queue.put_nowait(os.read(master, _READ_SIZE))
-
-        loop.add_reader(master, readable)
-
-        def write(data: bytes) -> None:
-            with contextlib.suppress(BlockingIOError, OSError):
-                os.write(master, data)
-
-        self._pty_task = asyncio.create_task(self._serve(queue.get, write, None))
-        return os.ttyname(slave)
+        self._pty = PtyPort()
+        self._pty_task = asyncio.create_task(self._serve(self._pty.read, self._pty.write, None))
+        return self._pty.path
 
     async def stop(self) -> None:
         """Stop serving and release every socket and descriptor."""
@@ -150,12 +131,9 @@ class MeterLine:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pty_task
             self._pty_task = None
-        if self._fds is not None:
-            master, slave = self._fds
-            asyncio.get_running_loop().remove_reader(master)
-            os.close(master)
-            os.close(slave)
-            self._fds = None
+        if self._pty is not None:
+            self._pty.close()
+            self._pty = None
 
     async def _handle_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -168,7 +146,7 @@ class MeterLine:
         self._busy = True
         self.connections += 1
         try:
-            await self._serve(lambda: reader.read(_READ_SIZE), writer.write, writer)
+            await self._serve(lambda: reader.read(READ_SIZE), writer.write, writer)
         except (ConnectionError, _Dropped) as err:
             _LOGGER.info("connection ended: %s", err or type(err).__name__)
         finally:
