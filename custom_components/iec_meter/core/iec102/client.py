@@ -1,4 +1,4 @@
-"""Read an IEC 102 (REE) meter: identity, clock and instantaneous values.
+"""Read an IEC 102 (REE) meter: identity, clock, instantaneous values and records.
 
 The client keeps its session open between reads (a steady-state poll is then two round
 trips instead of eight, see ``benchmarks/iec102_read.py``). When the meter has dropped
@@ -19,16 +19,28 @@ from ..driver import MeterClient
 from ..errors import ConnectionLost, MeterBusy, NoData, NoResponse, NotSupported, ProtocolError
 from ..frame_log import FrameLog
 from ..model import Identity, Reading
+from ..records import BillingPeriod, ProfileKind, ProfilePeriod
 from .asdu import (
+    Asdu,
     clock_request,
     decode_clock,
     decode_identity,
     decode_instant_values,
+    decode_integrated_totals,
     identity_request,
     instantaneous_request,
+    integrated_totals_request,
 )
-from .constants import TypeId
+from .asdu.billing import (
+    contracted_powers_request,
+    current_billing_request,
+    decode_billing,
+    decode_contracted_powers,
+    stored_billing_request,
+)
+from .constants import RecordAddress, TotalObject, TypeId
 from .link import iec102_frame_log
+from .records import billing_period, contract_register, profile_period
 from .session import Iec102Session
 from .settings import Iec102Settings
 from .signals import instant_signals
@@ -38,11 +50,19 @@ _LOGGER = logging.getLogger(__name__)
 #: The model every REE meter is shown as (P_MP_NA_2 carries no model or firmware).
 MODEL = "IEC 870-5-102 (REE) meter"
 
+#: The register ("dirección de registro") of each profile.
+PROFILE_RECORDS = {
+    ProfileKind.HOURLY: RecordAddress.HOURLY,
+    ProfileKind.QUARTER_HOURLY: RecordAddress.QUARTER_HOURLY,
+    ProfileKind.DAILY: RecordAddress.DAILY,
+}
+
 
 class Iec102Client(MeterClient[Iec102Settings]):
     """One meter on a bus; its session stays open between the bus's turns."""
 
     has_clock = True
+    has_records = True
 
     def __init__(
         self,
@@ -104,6 +124,63 @@ class Iec102Client(MeterClient[Iec102Settings]):
         )
         values = decode_instant_values(answer, self.tz)
         return Reading(instant_signals(values), values.timestamp)
+
+    async def _read_profile(
+        self,
+        kind: ProfileKind,
+        start: datetime,
+        end: datetime,
+        absolute: bool,
+        received: list[ProfilePeriod],
+    ) -> None:
+        def keep(answer: Asdu) -> None:
+            period = profile_period(decode_integrated_totals(answer, self.tz))
+            if period is None or not start <= period.end <= end:
+                _LOGGER.debug("link %d: period outside the range left out", self.link_address)
+                return
+            if received and period.end <= received[-1].end:
+                _LOGGER.debug("link %d: period %s repeated", self.link_address, period.end)
+                return
+            received.append(period)
+
+        request = integrated_totals_request(
+            self.settings.point_address,
+            start,
+            end,
+            self.tz,
+            incremental=not absolute,
+            record=PROFILE_RECORDS[kind],
+            first=TotalObject.ACTIVE_IMPORT,
+            last=TotalObject.RESERVE_2,
+        )
+        answer_type = TypeId.M_IT_TG_2 if absolute else TypeId.M_IT_TK_2
+        await self.session.request_range(request, answer_type, on_answer=keep)
+
+    async def _read_billing(
+        self, contract: int, start: datetime | None, end: datetime | None
+    ) -> list[BillingPeriod]:
+        register = contract_register(contract)
+        point = self.settings.point_address
+        if start is None or end is None:
+            request = current_billing_request(point, register)
+            answer_type = TypeId.M_TA_VC_2
+        else:
+            request = stored_billing_request(point, register, start, end, self.tz)
+            answer_type = TypeId.M_TA_VM_2
+        answers = await self.session.request_range(request, answer_type)
+        return [
+            billing_period(item, contract)
+            for answer in answers
+            for item in decode_billing(answer, self.tz)
+        ]
+
+    async def _read_contracted_powers(self, contract: int) -> dict[int, float]:
+        request = contracted_powers_request(
+            self.settings.point_address, contract_register(contract)
+        )
+        answer = await self.session.request(request, TypeId.M_PC_NA_2)
+        powers = decode_contracted_powers(answer, self.tz)
+        return {period: float(power) for period, power in sorted(powers.powers.items())}
 
     # --- session handling ------------------------------------------------------------
     async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:

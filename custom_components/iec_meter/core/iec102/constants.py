@@ -91,6 +91,12 @@ class TypeId(IntEnum):
     C_TI_NA_2 = 103  # read meter time
     C_CI_NT_2 = 122  # read integrated totals (absolute) over a time range
     C_CI_NU_2 = 123  # read integrated totals (increments, load profile) over a time range
+    C_TA_VC_2 = 133  # read the current billing period of a contract
+    C_TA_VM_2 = 134  # read a contract's stored billing closures over a time range
+    M_TA_VC_2 = 135  # billing information, current period
+    M_TA_VM_2 = 136  # billing information, stored closures
+    C_PC_NA_2 = 144  # read a contract's contracted powers
+    M_PC_NA_2 = 145  # contracted powers
     P_IN_VA_2 = 162  # read instantaneous values
     R_IN_VA_2 = 163  # instantaneous values
     C_AC_NA_2 = 183  # login with password
@@ -159,6 +165,43 @@ TOTAL_OBJECT_LENGTH: Final = 6
 #: Body of C_CI_NT_2 / C_CI_NU_2: first object, last object, TimeA from, TimeA to.
 RANGE_REQUEST_LENGTH: Final = 12
 TOTAL_QUALIFIER_INVALID: Final = 0x80
+
+
+class Qualifier(IntFlag):
+    """Quality byte of an integrated total or billing value (REE layout of the low bits).
+
+    The top three bits are IEC 60870-5-102's (IV, CA, CY); the REE profile uses the
+    low bits for VH, MP, INT and AL instead of a sequence number. Bit 0 is reserved.
+    """
+
+    INVALID = 0x80  # IV
+    ADJUSTED = 0x40  # CA: counter adjusted
+    OVERFLOW = 0x20  # CY: carry
+    TIME_SYNC = 0x10  # VH: clock synchronised during the period
+    PARAMETER_CHANGE = 0x08  # MP: parameters changed during the period
+    INTRUSION = 0x04  # INT: intrusion detected
+    INCOMPLETE = 0x02  # AL: incomplete period (power failure)
+
+
+class ContractRegister(IntEnum):
+    """Record addresses of the billing reads: contracts I, II and III."""
+
+    CONTRACT_1 = 134
+    CONTRACT_2 = 135
+    CONTRACT_3 = 136
+
+
+#: Billing object of the totals over every tariff period; P1..P6 follow it (21..26).
+BILLING_TOTAL_OBJECT: Final = 20
+BILLING_PERIODS: Final = 6
+#: One billing object (M_TA_VC_2 / M_TA_VM_2): address, three energies (absolute,
+#: increment, qualifier), two reserves, maximum demand with its time, excess power,
+#: the billing period's start and end.
+BILLING_OBJECT_LENGTH: Final = 63
+#: Body of C_TA_VM_2: TimeA from, TimeA to.
+BILLING_RANGE_REQUEST_LENGTH: Final = 10
+#: One contracted power (M_PC_NA_2): tariff period address (1), power in kW (uint32).
+CONTRACTED_POWER_LENGTH: Final = 5
 
 
 class InstantObject(IntEnum):

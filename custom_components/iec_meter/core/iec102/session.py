@@ -14,6 +14,7 @@ the meter answers, it just had nothing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import logging
 
 from ..errors import AuthenticationRejected, MeterError, NoData, NotSupported, ProtocolError
@@ -134,15 +135,20 @@ class Iec102Session:
         return await self._poll_answer(request, answer_type, limit)
 
     async def request_range(
-        self, request: Asdu, answer_type: TypeId, content_timeout: float | None = None
+        self,
+        request: Asdu,
+        answer_type: TypeId,
+        content_timeout: float | None = None,
+        on_answer: Callable[[Asdu], None] | None = None,
     ) -> list[Asdu]:
-        """Send a range read (122/123/...) and collect its data ASDUs, in order.
+        """Send a range read (122/123/133/134) and collect its data ASDUs, in order.
 
         The meter confirms the request (echo with COT 7), sends any number of
         ``answer_type`` ASDUs with COT 5 and ends with the echo with COT 10. "Nothing
         (more) for this range" (COT 13, 17, 18) ends the read cleanly with what came so
         far; COT 14, 15, 16 raise :class:`NotSupported`. ``content_timeout`` bounds the
-        "no data yet" answers between two pieces of content.
+        "no data yet" answers between two pieces of content. ``on_answer`` sees each
+        data ASDU as it arrives, so a caller keeps what came before a lost connection.
         """
         await self._send_user_data(request.encode())
         limit = self.timing.content_timeout if content_timeout is None else content_timeout
@@ -166,6 +172,8 @@ class Iec102Session:
             if answer.type_id == answer_type and answer.cause == Cause.REQUEST:
                 self._check_point(answer)
                 collected.append(answer)
+                if on_answer is not None:
+                    on_answer(answer)
                 continue
             if not (
                 answer.type_id == request_type and answer.cause == Cause.ACTIVATION_CONFIRMATION
