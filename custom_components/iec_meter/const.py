@@ -39,6 +39,17 @@ CONF_INTER_REQUEST_DELAY: Final = "inter_request_delay"
 CONF_RECONNECT_DELAY: Final = "reconnect_delay"
 CONF_CONTENT_TIMEOUT: Final = "content_timeout"
 CONF_SETTLE_DELAY: Final = "settle_delay"
+#: The meter's own records (IEC 102): which load profile to import into statistics
+#: ("off", "hourly" or "quarter-hourly"), how many days back the first import reads,
+#: and the contract (1-3) whose billing periods become sensors (0: no billing sensors).
+CONF_PROFILE: Final = "profile"
+CONF_BACKFILL_DAYS: Final = "backfill_days"
+CONF_BILLING_CONTRACT: Final = "billing_contract"
+PROFILE_OFF: Final = "off"
+DEFAULT_PROFILE: Final = "hourly"
+DEFAULT_BACKFILL_DAYS: Final = 90
+MAX_BACKFILL_DAYS: Final = 3660
+DEFAULT_BILLING_CONTRACT: Final = 1
 #: How long a gateway client may hold the line before the meters' entities become
 #: unavailable ("out of service"); 0 keeps their last values however long it takes.
 CONF_LOCK_LIMIT: Final = "lock_limit"

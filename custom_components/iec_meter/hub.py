@@ -11,22 +11,32 @@ from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import device_registry as dr
 
+from .billing import BillingCoordinator
 from .connection import driver_of, make_bus
 from .const import (
+    CONF_BACKFILL_DAYS,
+    CONF_BILLING_CONTRACT,
     CONF_DEVICE,
     CONF_PHASES,
+    CONF_PROFILE,
     CONF_PROTOCOL,
     CONF_SIGNALS,
+    DEFAULT_BACKFILL_DAYS,
+    DEFAULT_BILLING_CONTRACT,
+    DEFAULT_PROFILE,
     DOMAIN,
     LOGGER,
+    PROFILE_OFF,
     SUBENTRY_METER,
 )
 from .coordinator import IecMeterCoordinator, error_text
 from .core.drivers import DEFAULT_PROTOCOL, get_driver
 from .core.errors import CannotConnect
 from .core.model import SIGNALS
+from .core.records import ProfileKind
 from .data import IecMeterConfigEntry, IecMeterRuntime
 from .gateways import async_start_gateways
+from .profile_import import ProfileImporter
 
 PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON]
 
@@ -64,14 +74,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
         for subentry_id, subentry in entry.subentries.items()
         if subentry.subentry_type == SUBENTRY_METER and collecting(subentry)
     }
-    entry.runtime_data = IecMeterRuntime(driver, bus, coordinators, {})
+    runtime = IecMeterRuntime(driver, bus, coordinators, {})
+    entry.runtime_data = runtime
+    _add_record_readers(hass, entry, runtime)
     try:
         # A meter that does not answer starts unavailable and is retried on its own
         # schedule; it must not keep the other meters on the connection from running.
         for coordinator in coordinators.values():
             await coordinator.async_refresh()
+        for billing in runtime.billing.values():
+            await billing.async_refresh()
         entry.runtime_data.gateways = await async_start_gateways(hass, entry, bus)
         await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+        for importer in runtime.importers.values():
+            importer.async_start()
     except BaseException:
         # Never leave the port open behind a failed setup: the next one could not open it.
         await _async_close(entry)
@@ -83,6 +99,29 @@ async def async_setup_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> 
     entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close_at_stop))
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     return True
+
+
+def _add_record_readers(
+    hass: HomeAssistant, entry: IecMeterConfigEntry, runtime: IecMeterRuntime
+) -> None:
+    """A profile importer and a billing coordinator for each meter that keeps records."""
+    options = entry.options
+    profile = str(options.get(CONF_PROFILE, DEFAULT_PROFILE))
+    backfill_days = int(options.get(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS))
+    contract = int(options.get(CONF_BILLING_CONTRACT, DEFAULT_BILLING_CONTRACT))
+    for subentry_id, coordinator in runtime.coordinators.items():
+        client = coordinator.client
+        if not client.has_records:
+            continue
+        subentry = coordinator.subentry
+        if profile != PROFILE_OFF:
+            runtime.importers[subentry_id] = ProfileImporter(
+                hass, entry, subentry, client, ProfileKind(profile), backfill_days
+            )
+        if contract:
+            runtime.billing[subentry_id] = BillingCoordinator(
+                hass, entry, subentry, client, contract
+            )
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> bool:
@@ -97,6 +136,8 @@ async def _async_close(entry: IecMeterConfigEntry) -> None:
     runtime = entry.runtime_data
     # Gateway clients go first: they hold the line the meters need to log out.
     await asyncio.gather(*(gateway.stop() for gateway in runtime.gateways.values()))
+    await asyncio.gather(*(importer.async_stop() for importer in runtime.importers.values()))
+    await asyncio.gather(*(billing.async_shutdown() for billing in runtime.billing.values()))
     await asyncio.gather(
         *(coordinator.async_shutdown() for coordinator in runtime.coordinators.values())
     )
