@@ -29,6 +29,8 @@ import voluptuous as vol
 from .compat import form_schema
 from .connection import default_options, driver_of
 from .const import (
+    CONF_BACKFILL_DAYS,
+    CONF_BILLING_CONTRACT,
     CONF_CONTENT_TIMEOUT,
     CONF_DATA,
     CONF_DEVICE,
@@ -38,6 +40,7 @@ from .const import (
     CONF_NAME,
     CONF_PARITY,
     CONF_PORT,
+    CONF_PROFILE,
     CONF_PROTOCOL,
     CONF_RECONNECT_DELAY,
     CONF_REQUEST_TIMEOUT,
@@ -74,6 +77,7 @@ from .schemas import (
     network_schema,
     network_url,
     preset_schema,
+    record_options_schema,
     serial_data,
     serial_schema,
 )
@@ -323,10 +327,12 @@ class IecMeterOptionsFlow(OptionsFlow):
                     CONF_CONTENT_TIMEOUT: int(user_input[CONF_CONTENT_TIMEOUT]),
                     CONF_SETTLE_DELAY: float(user_input[CONF_SETTLE_DELAY]),
                     CONF_LOCK_LIMIT: int(user_input[CONF_LOCK_LIMIT]),
+                    **_record_options(user_input),
                 }
             )
         driver = driver_of(self.config_entry.data)
         current = {**default_options(driver), **self.config_entry.options}
+        records = record_options_schema(current) if driver.keeps_records else {}
         schema = form_schema(
             {
                 vol.Required(CONF_SCAN_INTERVAL, default=current[CONF_SCAN_INTERVAL]): box(
@@ -353,9 +359,21 @@ class IecMeterOptionsFlow(OptionsFlow):
                 vol.Required(CONF_LOCK_LIMIT, default=current[CONF_LOCK_LIMIT]): box(
                     0, MAX_DELAY_OPTION_MS, "ms"
                 ),
+                **records,
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+
+def _record_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """The record options entered, where the form had them."""
+    if CONF_PROFILE not in user_input:
+        return {}
+    return {
+        CONF_PROFILE: str(user_input[CONF_PROFILE]),
+        CONF_BACKFILL_DAYS: int(user_input[CONF_BACKFILL_DAYS]),
+        CONF_BILLING_CONTRACT: int(user_input[CONF_BILLING_CONTRACT]),
+    }
 
 
 class MeterSubentryFlow(ConfigSubentryFlow):

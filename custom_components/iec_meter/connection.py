@@ -28,6 +28,7 @@ from .const import (
     CONF_SETTLE_DELAY,
     CONF_STOPBITS,
     CONF_TIME_ZONE,
+    RECORD_OPTIONS,
 )
 from .core.bus import Bus
 from .core.driver import Driver, MeterClient
@@ -44,11 +45,14 @@ def driver_of(data: Mapping[str, Any]) -> Driver[Any]:
 
 def default_options(driver: Driver[Any]) -> dict[str, Any]:
     """Options of a new connection: the common ones plus the protocol's timing."""
-    return {
+    options: dict[str, Any] = {
         CONF_SCAN_INTERVAL: driver.default_scan_interval_s,
         CONF_REQUEST_TIMEOUT: driver.default_request_timeout_ms,
         **COMMON_OPTIONS,
     }
+    if driver.keeps_records:
+        options.update(RECORD_OPTIONS)
+    return options
 
 
 def line_settings(data: Mapping[str, Any], options: Mapping[str, Any]) -> LineSettings:

@@ -50,6 +50,8 @@ DEFAULT_PROFILE: Final = "hourly"
 DEFAULT_BACKFILL_DAYS: Final = 90
 MAX_BACKFILL_DAYS: Final = 3660
 DEFAULT_BILLING_CONTRACT: Final = 1
+PROFILE_CHOICES: Final = (PROFILE_OFF, "hourly", "quarter-hourly")
+BILLING_CONTRACT_CHOICES: Final = ("0", "1", "2", "3")
 #: How long a gateway client may hold the line before the meters' entities become
 #: unavailable ("out of service"); 0 keeps their last values however long it takes.
 CONF_LOCK_LIMIT: Final = "lock_limit"
@@ -89,6 +91,13 @@ COMMON_OPTIONS: Final = {
     CONF_CONTENT_TIMEOUT: DEFAULT_CONTENT_TIMEOUT_MS,
     CONF_SETTLE_DELAY: DEFAULT_SETTLE_DELAY_S,
     CONF_LOCK_LIMIT: 0,
+}
+
+#: Options of a connection whose protocol reads the meters' records.
+RECORD_OPTIONS: Final[dict[str, str | int]] = {
+    CONF_PROFILE: DEFAULT_PROFILE,
+    CONF_BACKFILL_DAYS: DEFAULT_BACKFILL_DAYS,
+    CONF_BILLING_CONTRACT: DEFAULT_BILLING_CONTRACT,
 }
 
 #: How often the meter clock is read (it costs two round trips).

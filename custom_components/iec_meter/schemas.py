@@ -14,8 +14,11 @@ import voluptuous as vol
 
 from .compat import form_schema
 from .const import (
+    BILLING_CONTRACT_CHOICES,
     CONF_AUTO_DEMOTION,
+    CONF_BACKFILL_DAYS,
     CONF_BAUDRATE,
+    CONF_BILLING_CONTRACT,
     CONF_BYTESIZE,
     CONF_DEMOTION_DELAY,
     CONF_DEMOTION_FAILURES,
@@ -27,8 +30,11 @@ from .const import (
     CONF_PARITY,
     CONF_PORT,
     CONF_PRIORITY,
+    CONF_PROFILE,
     CONF_STOPBITS,
     CONF_UTILITY,
+    MAX_BACKFILL_DAYS,
+    PROFILE_CHOICES,
 )
 from .core.demotion import (
     DEFAULT_DELAY_MS,
@@ -80,6 +86,21 @@ def choices(options: Iterable[str], multiple: bool = True) -> Any:
             options=list(options), multiple=multiple, mode=selector.SelectSelectorMode.LIST
         )
     )
+
+
+def record_options_schema(current: Mapping[str, Any]) -> dict[Any, Any]:
+    """Options of the meters' records: profile to import, backfill, billing contract."""
+    return {
+        vol.Required(CONF_PROFILE, default=current[CONF_PROFILE]): dropdown(
+            PROFILE_CHOICES, CONF_PROFILE
+        ),
+        vol.Required(CONF_BACKFILL_DAYS, default=current[CONF_BACKFILL_DAYS]): box(
+            0, MAX_BACKFILL_DAYS, "d"
+        ),
+        vol.Required(CONF_BILLING_CONTRACT, default=str(current[CONF_BILLING_CONTRACT])): dropdown(
+            BILLING_CONTRACT_CHOICES, CONF_BILLING_CONTRACT
+        ),
+    }
 
 
 def preset_schema(driver: Driver[Any]) -> FormSchema:

@@ -15,6 +15,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.amber import AmberSnapshotExtension
 
 from custom_components.iec_meter.const import (
+    CONF_BILLING_CONTRACT,
+    CONF_PROFILE,
+    PROFILE_OFF,
     CONF_CONTENT_TIMEOUT,
     CONF_DATA,
     CONF_DEVICE,
@@ -65,6 +68,9 @@ from tests.conftest import MADRID, make_line
 METER_TIME = datetime(2026, 6, 21, 13, 0, tzinfo=MADRID)
 
 FAST_OPTIONS = {
+    # Records are off unless a test is about them (they add reads to every setup).
+    CONF_PROFILE: PROFILE_OFF,
+    CONF_BILLING_CONTRACT: 0,
     CONF_SCAN_INTERVAL: 30,
     CONF_REQUEST_TIMEOUT: 200,
     CONF_RETRIES: 1,

@@ -318,11 +318,12 @@ async def test_options_flow(hass: HomeAssistant, simulated: Simulated) -> None:
     assert result["step_id"] == "init"
     new = {"scan_interval": 10, "request_timeout": 500, "retries": 2, "inter_request_delay": 50,
            "reconnect_delay": 5000, "content_timeout": 9000, "settle_delay": 0.5,
-           "lock_limit": 0}  # fmt: skip
+           "lock_limit": 0, "profile": "off", "backfill_days": 30,
+           "billing_contract": "0"}  # fmt: skip
     result = await hass.config_entries.options.async_configure(result["flow_id"], new)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == new
+    assert entry.options == {**new, "billing_contract": 0}
     assert entry.state is ConfigEntryState.LOADED
     connection = entry.runtime_data.bus
     assert connection.timing.request_timeout_ms == 500

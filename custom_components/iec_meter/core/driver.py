@@ -256,6 +256,8 @@ class Driver[S](ABC):
     meter_fields: ClassVar[tuple[SettingField, ...]]
     #: The meter labels its values, and any of them can become a sensor by its address.
     labelled_data: ClassVar[bool] = False
+    #: Its meters keep records (load profile, billing) that its client can read.
+    keeps_records: ClassVar[bool] = False
     #: Named sets of defaults (e.g. a utility's usual line parity and password) that
     #: pre-fill the forms; keys are line and meter setting keys.
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}

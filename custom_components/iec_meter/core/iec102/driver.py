@@ -37,6 +37,7 @@ class Iec102Driver(Driver[Iec102Settings]):
     default_request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS
     default_scan_interval_s = 30
     signals = IEC102_SIGNALS
+    keeps_records = True
     meter_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField(LINK_ADDRESS, FieldKind.NUMBER, None, 0, LINK_ADDRESS_MAX),
         SettingField(POINT_ADDRESS, FieldKind.NUMBER, 1, 0, POINT_ADDRESS_MAX),
