@@ -11,9 +11,10 @@ requirements of every integration the demo's Home Assistant sets up, so that it 
 with ``--skip-pip``. ``hass`` starts Home Assistant (also on Python 3.13.0/3.13.1, which
 Home Assistant 2026.2 refuses although it runs there). ``configure`` does the onboarding
 (user ``demo`` / ``demo``), adds the IEC 102 meter and the IEC 62056-21 meter through the
-integration's config flow and points the Energy dashboard at the IEC 102 meter's import and
-export energy, each only when not done yet; with ``--check`` it then waits for the meters'
-sensors to carry live values.
+integration's config flow and points the Energy dashboard at the statistics imported from the
+IEC 102 meter's own hourly load profile (import and export), each only when not done yet;
+with ``--check`` it then waits for the meters' sensors to carry live values and for the
+profile's last 90 days to be in the recorder.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 import importlib
+import itertools
 import json
 import logging
 import math
@@ -53,6 +55,14 @@ WANTED_OPTICAL_SENSORS = {
     "_frequency": "frequency",
     "_data_C.1.0": "serial number",
 }
+#: Series of the load profile the Energy dashboard's grid uses (external statistics).
+PROFILE_IMPORT = "_active_energy_import"
+PROFILE_EXPORT = "_active_energy_export"
+#: Days the demo's first profile import reads back (the integration's default), and the
+#: share of their hours that must be in the recorder (the simulated meter leaves a gap
+#: and flags an invalid and an incomplete hour in that time: those hours are not written).
+BACKFILL_DAYS = 90
+BACKFILL_SHARE = 0.98
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 # Integrations whose config flows finishing the onboarding starts.
@@ -613,6 +623,74 @@ async def find_sensors(
         await asyncio.sleep(1)
 
 
+async def find_profile_statistics(api: Api, limit: float) -> dict[str, str]:
+    """The IEC 102 meter's imported profile statistics, by series suffix.
+
+    They appear once the first chunk of the backfill is in the recorder (seconds after
+    the meter is added).
+    """
+    deadline = time.monotonic() + limit
+    while True:
+        listed = await api.ws({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})
+        found = {
+            suffix: item["statistic_id"]
+            for item in listed
+            for suffix in (PROFILE_IMPORT, PROFILE_EXPORT)
+            if item["statistic_id"].startswith(f"{DOMAIN}:")
+            and item["statistic_id"].endswith(suffix)
+        }
+        if len(found) == 2:  # import and export
+            return found
+        if time.monotonic() > deadline:
+            raise DemoError(f"no profile statistics after {limit:.0f}s (found {found})")
+        await asyncio.sleep(2)
+
+
+async def check_history(api: Api, statistic_ids: list[str], limit: float) -> tuple[bool, str]:
+    """Wait until the backfill's hours are in the recorder, with a sum that never drops."""
+    start = time.time() - BACKFILL_DAYS * 86_400
+    wanted = int(BACKFILL_DAYS * 24 * BACKFILL_SHARE)
+    deadline = time.monotonic() + limit
+    while True:
+        rows = await api.ws(
+            {
+                "type": "recorder/statistics_during_period",
+                "start_time": time.strftime("%Y-%m-%dT%H:00:00Z", time.gmtime(start)),
+                "statistic_ids": statistic_ids,
+                "period": "hour",
+                "types": ["state", "sum"],
+            }
+        )
+        counts = {statistic: len(rows.get(statistic, [])) for statistic in statistic_ids}
+        if all(count >= wanted for count in counts.values()) or time.monotonic() > deadline:
+            break
+        log(f"history so far: {counts} hourly rows (waiting for {wanted})")
+        await asyncio.sleep(3)
+    for statistic in statistic_ids:
+        series = rows.get(statistic, [])
+        sums = [row["sum"] for row in series]
+        if not series:
+            return False, f"no hourly rows for {statistic}"
+        first, last = series[0], series[-1]
+        print(
+            f"  {statistic:<50} {len(series)} hourly rows, {_when(first['start'])} .. "
+            f"{_when(last['start'])}, sum {sums[0]:.0f} .. {sums[-1]:.0f}",
+            flush=True,
+        )
+        if len(series) < wanted:
+            return False, f"{statistic} has {len(series)} hourly rows, expected {wanted}"
+        if any(later < earlier for earlier, later in itertools.pairwise(sums)):
+            return False, f"the sum of {statistic} drops somewhere"
+    return True, ""
+
+
+def _when(value: Any) -> str:
+    """A statistics row's start (ms since the epoch, or ISO text) as UTC text."""
+    if isinstance(value, (int, float)):
+        return time.strftime("%Y-%m-%d %H:%M", time.gmtime(value / 1000))
+    return str(value)
+
+
 def grid_source(import_id: str, export_id: str, legacy: bool) -> dict[str, Any]:
     """One grid connection: energy from the grid and back, in either prefs format."""
     if legacy:  # Home Assistant < 2026.4-ish: flow_from / flow_to lists.
@@ -819,12 +897,14 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
     entry = await ensure_entry(api, args.meter_url, _iec102_answers(args), args.timeout)
     sensors = await find_sensors(api, entry["entry_id"], args.timeout, WANTED_SENSORS)
     entity = {suffix: item["entity_id"] for suffix, item in sensors.items()}
-    prefs = await ensure_energy(
-        api, entity["_active_energy_import"], entity["_active_energy_export"]
-    )
+    profile = await find_profile_statistics(api, args.timeout)
+    prefs = await ensure_energy(api, profile[PROFILE_IMPORT], profile[PROFILE_EXPORT])
     print("Meter sensors (IEC 102):")
     for suffix, name in WANTED_SENSORS.items():
         print(f"  {name:<14} {entity[suffix]}")
+    print("Load profile statistics (Energy dashboard):")
+    for statistic in profile.values():
+        print(f"  {statistic}")
     live = [entity[suffix] for suffix in WANTED_SENSORS]
     if args.optical_url:
         optical = await ensure_entry(api, args.optical_url, _iec62056_answers(args), args.timeout)
@@ -842,11 +922,16 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
     check_started = time.monotonic()
     ok, why_not_live = await check_live(api, live, args.check)
     took = time.monotonic() - check_started
-    if ok:
-        log(f"CHECK PASSED: live values after {took:.0f}s")
-        return 0
-    log(f"CHECK FAILED within {took:.0f}s: {why_not_live}")
-    return 1
+    if not ok:
+        log(f"CHECK FAILED within {took:.0f}s: {why_not_live}")
+        return 1
+    log(f"live values after {took:.0f}s; checking the imported history")
+    ok, why_not = await check_history(api, list(profile.values()), args.timeout)
+    if not ok:
+        log(f"CHECK FAILED: {why_not}")
+        return 1
+    log(f"CHECK PASSED: live values and {BACKFILL_DAYS} days of history")
+    return 0
 
 
 # --------------------------------------------------------------------------- main

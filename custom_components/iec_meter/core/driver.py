@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -21,7 +21,7 @@ from .bus import Bus
 from .errors import NotSupported
 from .frame_log import FrameLog
 from .model import Identity, Reading, Snapshot
-from .records import BillingPeriod, ProfileKind, ProfilePeriod
+from .records import CONTRACTS, BillingPeriod, ProfileKind, ProfilePeriod
 
 #: Integration periods read in one turn of the bus. A year of hourly profile is 8760
 #: answers: read in one go it would keep every other meter off the line for minutes.
@@ -139,8 +139,8 @@ class MeterClient[S](ABC):
         received: list[ProfilePeriod] = []
 
         async def chunk() -> list[ProfilePeriod]:
-            resume = received[-1].end + kind.period if received else start
-            if resume <= end:
+            resume = kind.advance(received[-1].end, self.tz) if received else start
+            if _instant(resume) <= _instant(end):
                 await self._read_profile(kind, resume, end, absolute, received)
             return received
 
@@ -160,12 +160,13 @@ class MeterClient[S](ABC):
         The other meters' polls take their turns between two chunks, so a long read
         never stops them; a chunk already yielded is never read again.
         """
-        span = kind.period * chunk_periods
+        if chunk_periods < 1:
+            raise ValueError(f"a chunk needs at least one period, not {chunk_periods}")
         first = start
-        while first <= end:
-            last = min(first + span - kind.period, end)
+        while _instant(first) <= _instant(end):
+            last = min(kind.advance(first, self.tz, chunk_periods - 1), end, key=_instant)
             yield await self.read_profile_chunk(kind, first, last, absolute=absolute)
-            first = last + kind.period
+            first = kind.advance(last, self.tz)
 
     async def read_profile(
         self, kind: ProfileKind, start: datetime, end: datetime, *, absolute: bool = False
@@ -179,11 +180,18 @@ class MeterClient[S](ABC):
     async def read_billing(
         self, contract: int, start: datetime | None = None, end: datetime | None = None
     ) -> list[BillingPeriod]:
-        """The current billing period (no range), or the closures stored in [start, end]."""
+        """The current billing period (no range), or the closures stored in [start, end].
+
+        ValueError for a contract other than 1, 2 or 3, or a range with one end only.
+        """
+        _check_contract(contract)
+        if (start is None) != (end is None):
+            raise ValueError("a range of billing closures needs both its start and its end")
         return await self._turn(lambda: self._read_billing(contract, start, end))
 
     async def read_contracted_powers(self, contract: int) -> dict[int, float]:
-        """Contracted power (kW) per tariff period of ``contract``."""
+        """Contracted power (kW) per tariff period of ``contract`` (1, 2 or 3)."""
+        _check_contract(contract)
         return await self._turn(lambda: self._read_contracted_powers(contract))
 
     # --- what drivers implement ----------------------------------------------------
@@ -236,6 +244,21 @@ class MeterClient[S](ABC):
 
     async def _turn[T](self, operation: Callable[[], Awaitable[T]]) -> T:
         return await self.bus.run(lambda: self._attempt(operation))
+
+
+def _instant(when: datetime) -> datetime:
+    """``when`` in UTC, to compare as instants.
+
+    Two times in one zone compare by their wall clock, so the repeated October hour
+    would look equal to the hour before it.
+    """
+    return when.astimezone(UTC)
+
+
+def _check_contract(contract: int) -> None:
+    """Refuse a contract a meter cannot have before the line is taken for it."""
+    if contract not in CONTRACTS:
+        raise ValueError(f"contract must be 1, 2 or 3, not {contract}")
 
 
 class Driver[S](ABC):

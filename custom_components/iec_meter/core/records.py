@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Final
 
@@ -26,6 +26,21 @@ class ProfileKind(StrEnum):
     def period(self) -> timedelta:
         """Length of one integration period."""
         return _PERIODS[self]
+
+    def advance(self, when: datetime, tz: tzinfo, periods: int = 1) -> datetime:
+        """The period end ``periods`` integration periods after ``when``, in ``tz``.
+
+        Hours and quarters are counted in elapsed time: the wall clock repeats an hour
+        in October, and wall-clock arithmetic on an aware datetime (what Python does
+        when both sides share a zone) would skip the second one. Days are counted in
+        calendar days of the meter's zone, as a daily period ends at local midnight
+        and lasts 23 or 25 hours when the time changes.
+        """
+        if self is ProfileKind.DAILY:
+            local = when.astimezone(tz).replace(tzinfo=None) + timedelta(days=periods)
+            # Through UTC so that a wall time in the spring gap becomes a real instant.
+            return local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+        return (when.astimezone(UTC) + self.period * periods).astimezone(tz)
 
 
 _PERIODS: Final = {

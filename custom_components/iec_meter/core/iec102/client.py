@@ -10,7 +10,7 @@ that stops answering is restarted once. A rejected password is never retried.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 import logging
 from typing import Any
 
@@ -133,13 +133,21 @@ class Iec102Client(MeterClient[Iec102Settings]):
         absolute: bool,
         received: list[ProfilePeriod],
     ) -> None:
+        # Compared as instants (UTC): in one zone, Python compares wall clocks, and the
+        # repeated October hour would count as a repeat of the hour before it.
+        first, last = start.astimezone(UTC), end.astimezone(UTC)
+
         def keep(answer: Asdu) -> None:
             period = profile_period(decode_integrated_totals(answer, self.tz))
-            if period is None or not start <= period.end <= end:
-                _LOGGER.debug("link %d: period outside the range left out", self.link_address)
+            if period is None:
+                _LOGGER.debug("link %d: period without a valid time left out", self.link_address)
                 return
-            if received and period.end <= received[-1].end:
-                _LOGGER.debug("link %d: period %s repeated", self.link_address, period.end)
+            when = period.end.astimezone(UTC)
+            if not first <= when <= last:
+                _LOGGER.debug("link %d: period %s outside the range", self.link_address, when)
+                return
+            if received and when <= received[-1].end.astimezone(UTC):
+                _LOGGER.debug("link %d: period %s repeated", self.link_address, when)
                 return
             received.append(period)
 

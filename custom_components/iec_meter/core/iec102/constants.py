@@ -198,6 +198,12 @@ BILLING_PERIODS: Final = 6
 #: increment, qualifier), two reserves, maximum demand with its time, excess power,
 #: the billing period's start and end.
 BILLING_OBJECT_LENGTH: Final = 63
+#: Billing objects one frame can carry: a variable frame holds at most 252 ASDU bytes
+#: (L counts C and the link address too), 6 of them the header. So the totals and
+#: P1..P6 of one billing period always arrive in several ASDUs.
+BILLING_OBJECTS_PER_ASDU: Final = (
+    VARIABLE_MAX_LENGTH - VARIABLE_MIN_LENGTH - ASDU_HEADER_LENGTH
+) // BILLING_OBJECT_LENGTH
 #: Body of C_TA_VM_2: TimeA from, TimeA to.
 BILLING_RANGE_REQUEST_LENGTH: Final = 10
 #: One contracted power (M_PC_NA_2): tariff period address (1), power in kW (uint32).

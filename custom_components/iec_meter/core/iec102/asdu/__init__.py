@@ -6,6 +6,19 @@ client reads, and tests can round-trip every layout. Decoders raise
 One module per concern; every name is available from this package.
 """
 
+from .billing import (
+    BillingObject,
+    ContractedPowers,
+    Energy,
+    contracted_powers_request,
+    current_billing_request,
+    decode_billing,
+    decode_billing_range,
+    decode_contracted_powers,
+    encode_billing,
+    encode_contracted_powers,
+    stored_billing_request,
+)
 from .clock import decode_clock, encode_clock
 from .header import Asdu
 from .identity import decode_identity, encode_identity
@@ -38,6 +51,9 @@ from .totals import (
 __all__ = [
     "ALL_INSTANT_OBJECTS",
     "Asdu",
+    "BillingObject",
+    "ContractedPowers",
+    "Energy",
     "InstantValues",
     "IntegratedTotal",
     "IntegratedTotals",
@@ -45,12 +61,19 @@ __all__ = [
     "PowerBlock",
     "RangeRequest",
     "clock_request",
+    "contracted_powers_request",
+    "current_billing_request",
+    "decode_billing",
+    "decode_billing_range",
     "decode_clock",
+    "decode_contracted_powers",
     "decode_identity",
     "decode_instant_values",
     "decode_integrated_totals",
     "decode_range_request",
+    "encode_billing",
     "encode_clock",
+    "encode_contracted_powers",
     "encode_identity",
     "encode_instant_values",
     "encode_integrated_totals",
@@ -60,4 +83,5 @@ __all__ = [
     "login_request",
     "logout_request",
     "requested_objects",
+    "stored_billing_request",
 ]

@@ -21,6 +21,7 @@ from ..constants import (
     TIME_A_LENGTH,
     Cause,
     ContractRegister,
+    Qualifier,
     TypeId,
 )
 from ..timecodec import decode_time_a, encode_time_a
@@ -30,6 +31,7 @@ _ENERGY = struct.Struct("<IIB")
 _RESERVE = struct.Struct("<IB")
 _VALUE = struct.Struct("<I")
 _POWER = struct.Struct("<BI")
+_BYTE = struct.Struct("<B")
 _NO_DATE = bytes(TIME_A_LENGTH)
 
 
@@ -101,21 +103,33 @@ def _time_or_empty(when: datetime | None, tz: tzinfo) -> bytes:
 
 
 def encode_billing(objects: Sequence[BillingObject], tz: tzinfo) -> tuple[int, bytes]:
-    """Object count and body of M_TA_VC_2 / M_TA_VM_2."""
+    """Object count and body of M_TA_VC_2 / M_TA_VM_2.
+
+    ValueError names the object whose value does not fit its field (a uint32 energy
+    or power, a quality byte, an address byte).
+    """
     body = bytearray()
     for item in objects:
-        body.append(item.address)
-        for energy in (item.active, item.inductive, item.capacitive):
-            body += _ENERGY.pack(energy.absolute, energy.increment, energy.qualifier)
-        # The two reserves: always zero and invalid.
-        body += _RESERVE.pack(0, 0x80) * 2
-        body += _VALUE.pack(item.max_demand)
-        body += _time_or_empty(item.max_demand_time, tz)
-        body.append(item.max_demand_qualifier)
-        body += _RESERVE.pack(item.excess_power, item.excess_power_qualifier)
-        body += _time_or_empty(item.start, tz)
-        body += _time_or_empty(item.end, tz)
+        try:
+            body += _encode_object(item, tz)
+        except struct.error as err:
+            raise ValueError(f"billing object {item.address}: {err}") from None
     return len(objects), bytes(body)
+
+
+def _encode_object(item: BillingObject, tz: tzinfo) -> bytes:
+    body = bytearray(_BYTE.pack(item.address))
+    for energy in (item.active, item.inductive, item.capacitive):
+        body += _ENERGY.pack(energy.absolute, energy.increment, energy.qualifier)
+    # The two reserves: always zero and invalid.
+    body += _RESERVE.pack(0, Qualifier.INVALID) * 2
+    body += _VALUE.pack(item.max_demand)
+    body += _time_or_empty(item.max_demand_time, tz)
+    body += _BYTE.pack(item.max_demand_qualifier)
+    body += _RESERVE.pack(item.excess_power, item.excess_power_qualifier)
+    body += _time_or_empty(item.start, tz)
+    body += _time_or_empty(item.end, tz)
+    return bytes(body)
 
 
 def decode_billing(asdu: Asdu, tz: tzinfo) -> list[BillingObject]:
@@ -175,7 +189,12 @@ class ContractedPowers:
 
 def encode_contracted_powers(powers: ContractedPowers, tz: tzinfo) -> tuple[int, bytes]:
     """Object count and body of M_PC_NA_2 (periods addressed 1..6)."""
-    body = b"".join(_POWER.pack(period, power) for period, power in sorted(powers.powers.items()))
+    try:
+        body = b"".join(
+            _POWER.pack(period, power) for period, power in sorted(powers.powers.items())
+        )
+    except struct.error as err:
+        raise ValueError(f"contracted powers {powers.powers}: {err}") from None
     return len(powers.powers), body + _time_or_empty(powers.since, tz)
 
 

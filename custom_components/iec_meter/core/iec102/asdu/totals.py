@@ -44,9 +44,14 @@ class IntegratedTotals:
 def encode_integrated_totals(
     totals: Sequence[IntegratedTotal], period_end: datetime, tz: tzinfo
 ) -> tuple[int, bytes]:
-    """Object count and body of M_IT_TG_2 / M_IT_TK_2."""
-    body = b"".join(_TOTAL.pack(item.address, item.value, item.qualifier) for item in totals)
-    return len(totals), body + encode_time_a(period_end, tz)
+    """Object count and body of M_IT_TG_2 / M_IT_TK_2 (ValueError: a value that does not fit)."""
+    body = bytearray()
+    for item in totals:
+        try:
+            body += _TOTAL.pack(item.address, item.value, item.qualifier)
+        except struct.error as err:
+            raise ValueError(f"integrated total {item}: {err}") from None
+    return len(totals), bytes(body) + encode_time_a(period_end, tz)
 
 
 def decode_integrated_totals(asdu: Asdu, tz: tzinfo) -> IntegratedTotals:

@@ -1,0 +1,173 @@
+"""A year of hourly load profile: read time against the wire, import time, memory.
+
+Starts the simulator as its own process (9600 baud pacing, 20 ms answer latency, like a
+meter behind a serial line, with a year and more of history) and measures:
+
+* reading one year of hourly profile (8760 periods) the way the integration does: in
+  chunks, each its own turn of the bus, the session kept open. The limit is what the
+  line itself costs: every byte sent and received at 10 bits per byte, plus the meter's
+  latency once per exchange; the goal is measured / limit <= 1.2;
+* importing that year into Home Assistant's recorder (a real recorder on SQLite in a
+  temporary directory): six series of hourly rows written as external statistics, from
+  the first call until the recorder has committed them; the goal is < 10 s;
+* peak memory: the process's peak resident size after each part, and the Python heap
+  the read keeps (chunks are handed on as they come, as the importer does).
+
+Run: ``.venv/bin/python benchmarks/iec102_profile.py [--days 365] [--baud 9600]``.
+At 9600 baud the year takes about a quarter of an hour of wire time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+import os
+from pathlib import Path
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from custom_components.iec_meter.core.bus import Bus  # noqa: E402
+from custom_components.iec_meter.core.iec102.client import Iec102Client  # noqa: E402
+from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
+from custom_components.iec_meter.core.iec102.timecodec import now_in  # noqa: E402
+from custom_components.iec_meter.core.records import ProfileKind, ProfilePeriod  # noqa: E402
+from custom_components.iec_meter.core.transport import LineSettings  # noqa: E402
+
+READ_TARGET = 1.2
+IMPORT_TARGET_S = 10.0
+MADRID = ZoneInfo("Europe/Madrid")
+_KIB = 1024
+
+
+def start_simulator(baud: int, latency_ms: float, days: int) -> tuple[subprocess.Popen[str], str]:
+    """The simulator in its own process (its pacing must not share our event loop)."""
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "simulator", "iec102", "--tcp", "127.0.0.1:0",
+            "--baud", str(baud), "--latency-ms", str(latency_ms),
+            "--history-days", str(days + 10),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert process.stdout is not None
+    ready = process.stdout.readline().split()
+    if not ready or ready[0] != "READY":
+        process.kill()
+        raise SystemExit("simulator did not start")
+    return process, ready[1]
+
+
+def peak_rss_mib() -> float:
+    """Peak resident size of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _KIB
+
+
+async def read_year(
+    line: LineSettings, latency: float, days: int
+) -> tuple[list[ProfilePeriod], float, float, int]:
+    """Read ``days`` of hourly profile; the periods, elapsed, wire limit, chunks."""
+    end = now_in(MADRID).replace(minute=0, second=0, microsecond=0)
+    start = end - timedelta(days=days) + timedelta(hours=1)
+    periods: list[ProfilePeriod] = []
+    chunks = 0
+    async with Bus(line) as bus:
+        client = Iec102Client(bus, Iec102Settings(1, 1, 1), MADRID)
+        await client.read_clock()  # log in: the session is not what is measured
+        transport, session = bus.transport, client.session
+        before = (transport.bytes_sent + transport.bytes_received, session.round_trips)
+        started = time.perf_counter()
+        async for chunk in client.iter_profile(ProfileKind.HOURLY, start, end):
+            periods.extend(chunk)
+            chunks += 1
+        elapsed = time.perf_counter() - started
+        wire = transport.bytes_sent + transport.bytes_received - before[0]
+        exchanges = session.round_trips - before[1]
+    limit = wire * line.bits_per_byte / line.baudrate + exchanges * latency
+    return periods, elapsed, limit, chunks
+
+
+async def import_year(periods: list[ProfilePeriod]) -> tuple[float, int]:
+    """Write the year into a real recorder; seconds until committed, rows written."""
+    from homeassistant.setup import async_setup_component  # noqa: PLC0415
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        async_test_home_assistant,
+    )
+    from pytest_homeassistant_custom_component.components.recorder.common import (  # noqa: PLC0415
+        async_wait_recording_done,
+    )
+
+    from custom_components.iec_meter.profile_import import write_statistics  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as folder:
+        async with async_test_home_assistant(config_dir=folder) as hass:
+            hass.config.set_time_zone("Europe/Madrid")
+            db_url = f"sqlite:///{folder}/home-assistant_v2.db"
+            assert await async_setup_component(hass, "recorder", {"recorder": {"db_url": db_url}})
+            await hass.async_block_till_done()
+            started = time.perf_counter()
+            rows = write_statistics(
+                hass, "benchmark-meter", "Benchmark meter", ProfileKind.HOURLY, periods, {}
+            )
+            await async_wait_recording_done(hass)
+            elapsed = time.perf_counter() - started
+            await hass.async_stop()
+    return elapsed, rows
+
+
+async def main() -> int:
+    """Run the three measurements and print each against its limit."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--baud", type=int, default=9600)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--skip-import", action="store_true", help="measure the read only")
+    args = parser.parse_args()
+    latency = args.latency_ms / 1000
+    process, url = start_simulator(args.baud, args.latency_ms, args.days)
+    tracemalloc.start()
+    try:
+        print(f"simulator {url} at {args.baud} baud, {args.latency_ms:g} ms latency")
+        line = LineSettings(url, baudrate=args.baud)
+        periods, elapsed, limit, chunks = await read_year(line, latency, args.days)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    _, heap_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    ratio = elapsed / limit
+    ok = ratio <= READ_TARGET
+    print(
+        f"read {len(periods)} hourly periods in {chunks} chunks: measured {elapsed:.1f} s"
+        f"   wire limit {limit:.1f} s   ratio {ratio:.3f} (goal <= {READ_TARGET})"
+        f"  {'ok' if ok else 'ABOVE GOAL'}"
+    )
+    print(
+        f"memory after the read: peak RSS {peak_rss_mib():.0f} MiB, Python heap peak "
+        f"{heap_peak / _KIB / _KIB:.1f} MiB (the {len(periods)} periods kept for the import)"
+    )
+    if not args.skip_import:
+        seconds, rows = await import_year(periods)
+        fast = seconds < IMPORT_TARGET_S
+        ok = ok and fast
+        print(
+            f"recorder import of {rows} rows ({len(periods)} hours x 6 series): {seconds:.1f} s"
+            f" (goal < {IMPORT_TARGET_S:g} s)  {'ok' if fast else 'ABOVE GOAL'}"
+        )
+        print(f"memory after the import: peak RSS {peak_rss_mib():.0f} MiB")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
