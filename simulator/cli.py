@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import logging
 import signal
 import sys
@@ -19,7 +19,7 @@ from custom_components.iec_meter.core.iec102.constants import DEFAULT_TIME_ZONE
 from custom_components.iec_meter.core.iec102.timecodec import now_in
 
 from . import iec62056_line
-from .iec102_meter import MeterConfig, SimulatedMeter
+from .iec102_meter import DEFAULT_HISTORY_DAYS, MeterConfig, SimulatedMeter
 from .line import Faults, LineOptions, MeterLine
 from .meter_model import MeterModel
 
@@ -31,6 +31,27 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
+
+
+#: How ``--now`` is written: the meter's local wall time, to the minute.
+WALL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def _wall_time(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, WALL_TIME_FORMAT)  # noqa: DTZ007 - zone added later
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected the meter's wall time as YYYY-MM-DDTHH:MM, got {text!r}"
+        ) from None
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of days (1 or more), got {text!r}"
+        )
+    return int(text)
 
 
 def _meter_spec(text: str) -> MeterConfig:
@@ -73,6 +94,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--clock-offset", type=float, default=0.0, help="meter clock drift in seconds"
     )
     iec102.add_argument("--session-timeout", type=float, default=0.0, help="0: never")
+    iec102.add_argument(
+        "--now",
+        type=_wall_time,
+        metavar="YYYY-MM-DDTHH:MM",
+        help="freeze the meter's clock at this local time (records the same on every run)",
+    )
+    iec102.add_argument(
+        "--history-days",
+        type=_days,
+        default=DEFAULT_HISTORY_DAYS,
+        metavar="N",
+        help="days of load profile and billing the meter keeps, back from its clock",
+    )
     iec102.add_argument("--peak-load-kw", type=float, default=6.0)
     iec102.add_argument("--peak-solar-kw", type=float, default=4.0)
     iec102.add_argument("--baud", type=int, default=0, help="pace bytes at N baud (10 bits)")
@@ -110,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     faults.add_argument("--reject-login", action="store_true")
     faults.add_argument(
+        "--no-history-faults",
+        action="store_true",
+        help="a perfect history: no gap, invalid, incomplete or synchronised hour",
+    )
+    faults.add_argument(
         "--unsupported",
         type=int,
         action="append",
@@ -144,9 +183,13 @@ def build_line(args: argparse.Namespace) -> MeterLine:
     """The meters and line the arguments describe."""
     tz: tzinfo = ZoneInfo(args.time_zone)
     offset = timedelta(seconds=args.clock_offset)
+    frozen: datetime | None = None
+    if args.now is not None:
+        # Through UTC so that a wall time in the spring gap becomes a real instant.
+        frozen = args.now.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
     def clock() -> datetime:
-        return now_in(tz) + offset
+        return (frozen or now_in(tz)) + offset
 
     configs: list[MeterConfig] = args.meter or [
         MeterConfig(
@@ -180,6 +223,8 @@ def build_line(args: argparse.Namespace) -> MeterLine:
                 never_send=frozenset(args.never_send),
                 omit_phases_every=args.omit_phases_every,
                 dead=config.link_address in args.dead,
+                history_days=args.history_days,
+                history_faults=not args.no_history_faults,
             )
         )
     options = LineOptions(

@@ -4,10 +4,16 @@ Powers follow a daily load shape (night base load, morning and evening peaks) mi
 solar array that exports around midday; energy registers grow with the power drawn or
 exported; voltages wander around 230 V. Everything is derived from the clock and a
 seeded generator, so a run can be repeated.
+
+The shapes are pure functions of the time of day, so the meter's stored history
+(:mod:`.history`) draws the same curves with noise of its own. A meter with a history
+hands the model its ``registers``: the energy totals are then the history's registers
+plus the energy since, instead of the model's own integration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import math
@@ -22,6 +28,37 @@ _DAYLIGHT = (7.5, 19.5)
 _POWER_FACTOR_LOAD = 0.95
 _DECI = 10
 _MILLI = 1000
+_MINUTES_PER_HOUR = 60.0
+#: Energy registers a meter keeps: A+, A-, R1..R4.
+_REGISTERS = 6
+#: Share of the load that runs around the clock (fridge, standby).
+_BASE_SHARE = 0.12
+#: Morning and evening peaks: (share of the peak load, hour, width in hours).
+_MORNING = (0.35, 8.0, 1.2)
+_EVENING = (0.8, 20.5, 1.8)
+#: The live noise: the load is scaled by a factor in [1 - spread, 1 + spread].
+LOAD_NOISE_SPREAD = 0.1
+
+
+def hour_of_day(when: datetime) -> float:
+    """Local wall time as hours since midnight (``when`` in the meter's zone)."""
+    return when.hour + when.minute / _MINUTES_PER_HOUR
+
+
+def load_shape(hour: float) -> float:
+    """Household load at ``hour`` of the day, as a share of the peak load (no noise)."""
+    shape = _BASE_SHARE
+    for share, centre, width in (_MORNING, _EVENING):
+        shape += share * math.exp(-(((hour - centre) / width) ** 2))
+    return shape
+
+
+def solar_shape(hour: float) -> float:
+    """Solar output at ``hour`` as a share of the peak: a sine from sunrise to sunset."""
+    start, end = _DAYLIGHT
+    if not start < hour < end:
+        return 0.0
+    return math.sin(math.pi * (hour - start) / (end - start))
 
 
 @dataclass
@@ -39,26 +76,26 @@ class MeterModel:
     _random: random.Random = field(init=False, repr=False)
     _last: datetime | None = field(default=None, init=False, repr=False)
     _voltage: list[float] = field(default_factory=lambda: [230.0, 231.0, 229.0], repr=False)
+    #: The energy registers (A+, A-, R1..R4) at a time, when a history keeps them.
+    registers: Callable[[datetime], Sequence[float]] | None = field(default=None, repr=False)
+    #: What the history's registers last gave, and the hand adjustments made since.
+    _taken: tuple[float, ...] | None = field(default=None, init=False, repr=False)
+    _adjustments: list[float] = field(
+        default_factory=lambda: [0.0] * _REGISTERS, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         """Seed the generator."""
         self._random = random.Random(self.seed)
 
     def load_kw(self, when: datetime) -> float:
-        """Household consumption at ``when`` (local time of day)."""
-        hour = when.hour + when.minute / 60.0
-        morning = math.exp(-(((hour - 8.0) / 1.2) ** 2))
-        evening = math.exp(-(((hour - 20.5) / 1.8) ** 2))
-        shape = 0.12 + 0.35 * morning + 0.8 * evening
-        return self.peak_load_kw * shape * (0.9 + 0.2 * self._random.random())
+        """Household consumption at ``when`` (local time of day), with live noise."""
+        noise = 1.0 - LOAD_NOISE_SPREAD + 2 * LOAD_NOISE_SPREAD * self._random.random()
+        return self.peak_load_kw * load_shape(hour_of_day(when)) * noise
 
     def solar_kw(self, when: datetime) -> float:
         """Solar production at ``when``: a sine between sunrise and sunset."""
-        hour = when.hour + when.minute / 60.0
-        start, end = _DAYLIGHT
-        if not start < hour < end:
-            return 0.0
-        return self.peak_solar_kw * math.sin(math.pi * (hour - start) / (end - start))
+        return self.peak_solar_kw * solar_shape(hour_of_day(when))
 
     def sample(self, when: datetime) -> InstantValues:
         """Advance the registers to ``when`` and return the instantaneous objects."""
@@ -72,7 +109,10 @@ class MeterModel:
         phase_q = [q if p >= 0 else -q for p, q in zip(phase_p, phase_q, strict=True)]
         total_p = sum(phase_p)
         total_q = sum(phase_q)
-        self._integrate(when, total_p, total_q)
+        if self.registers is None:
+            self._integrate(when, total_p, total_q)
+        else:
+            self._take_registers(self.registers(when))
         for index in range(3):
             self._voltage[index] += self._random.uniform(-0.6, 0.6)
             self._voltage[index] += (_NOMINAL_VOLTAGE - self._voltage[index]) * 0.1
@@ -99,6 +139,25 @@ class MeterModel:
         return InstantValues(
             energy=energy, powers=tuple(powers), phases=tuple(phases), timestamp=when
         )
+
+    def _take_registers(self, registers: Sequence[float]) -> None:
+        """Energy totals from the history (which counts every quarter hour itself).
+
+        A register set by hand since the last sample (a test's glitch, a counter
+        adjusted) moves by that much and keeps counting from there.
+        """
+        current = (self.energy_import_kwh, self.energy_export_kwh, *self.reactive_kvarh)
+        if self._taken is not None:
+            for index, (now, before) in enumerate(zip(current, self._taken, strict=True)):
+                self._adjustments[index] += now - before
+        self._taken = tuple(
+            value + adjustment
+            for value, adjustment in zip(registers, self._adjustments, strict=True)
+        )
+        imported, exported, *reactive = self._taken
+        self.energy_import_kwh = imported
+        self.energy_export_kwh = exported
+        self.reactive_kvarh = list(reactive)
 
     def _integrate(self, when: datetime, power: float, reactive: float) -> None:
         last, self._last = self._last, when

@@ -16,7 +16,7 @@ from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.iec102.timecodec import now_in
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
-from simulator.iec102_meter import MeterConfig, SimulatedMeter
+from simulator.iec102_meter import DEFAULT_HISTORY_DAYS, MeterConfig, SimulatedMeter
 from simulator.line import Faults, LineOptions, MeterLine
 from simulator.meter_model import MeterModel
 
@@ -38,9 +38,15 @@ def make_line(
     unsupported: frozenset[int] = frozenset(),
     never_send: frozenset[int] = frozenset(),
     omit_phases_every: int = 0,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    history_faults: bool = True,
     **options: Any,
 ) -> MeterLine:
-    """A simulated line with the given meters (default: one meter 1/1/1)."""
+    """A simulated line with the given meters (default: one meter 1/1/1).
+
+    ``history_days`` and ``history_faults`` shape the meters' records (see
+    :class:`SimulatedMeter`); the rest of ``options`` are the line's.
+    """
     configs = meters or [MeterConfig()]
     tick = clock or (lambda: now_in(MADRID))
     simulated = [
@@ -53,6 +59,8 @@ def make_line(
             model=MeterModel(seed=index + 1),
             never_send=never_send,
             omit_phases_every=omit_phases_every,
+            history_days=history_days,
+            history_faults=history_faults,
         )
         for index, config in enumerate(configs)
     ]

@@ -1,8 +1,11 @@
 """``python -m custom_components.iec_meter read``: read a meter once from a shell.
 
 What a user runs to check wiring, addresses and password before setting up Home
-Assistant. Exit status: 0 read, 1 unreachable / silent / protocol trouble, 2 password
-rejected. Needs only the protocol core and serialx (no Home Assistant).
+Assistant, or to look at what the meter stored: its load profile (``--profile``), its
+billing periods (``--billing``) and contracted powers (``--contracted-powers``). Exit
+status: 0 read, 1 unreachable / silent / protocol trouble / a record the meter does not
+keep / a bad time range, 2 password rejected (and argparse's usage errors). Needs only
+the protocol core and serialx (no Home Assistant).
 
 Each protocol's meter settings become options named after them (``link_address`` →
 ``--link-address``), so the command offers exactly what the driver needs.
@@ -12,19 +15,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 import json
 import logging
 import sys
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .core.bus import Bus
-from .core.driver import Driver, FieldKind, SettingField
+from .core.driver import Driver, FieldKind, MeterClient, SettingField
 from .core.drivers import DEFAULT_PROTOCOL, DRIVERS, get_driver
-from .core.errors import AuthenticationRejected, MeterError
+from .core.errors import AuthenticationRejected, MeterError, NotSupported
 from .core.model import SIGNALS, Identity, Snapshot
+from .core.records import (
+    BILLING_FIELDS,
+    BILLING_TOTAL,
+    CONTRACTS,
+    PROFILE_SERIES,
+    BillingPeriod,
+    PeriodFlag,
+    ProfileKind,
+    ProfilePeriod,
+)
 from .core.timing import DEFAULT_CONTENT_TIMEOUT_MS, DEFAULT_RETRIES, Timing
 from .core.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
 
@@ -34,6 +48,15 @@ EXIT_AUTH = 2
 _MS = 1000
 #: Zone of the meter's clock when neither the option nor the driver names one.
 _DEFAULT_ZONE = "UTC"
+#: How ``--start`` and ``--end`` are written: the meter's wall time, to the minute.
+WALL_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M"
+#: Profiles ``--profile`` reads.
+PROFILE_CHOICES: Final = (ProfileKind.HOURLY.value, ProfileKind.QUARTER_HOURLY.value)
+#: ``--billing``: the period under way (133) or the stored closures of a range (134).
+BILLING_CURRENT: Final = "current"
+BILLING_CLOSURES: Final = "closures"
+#: Contract ``--billing`` and ``--contracted-powers`` read when none is given.
+DEFAULT_CONTRACT: Final = 1
 
 
 def _option(key: str) -> str:
@@ -62,7 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read an electricity meter once (IEC 60870-5-102 REE, IEC 62056-21).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    read = commands.add_parser("read", help="read identity, clock and current values")
+    read = commands.add_parser(
+        "read",
+        help="read identity, clock and current values, or the meter's records",
+        description="Read identity, clock and current values; or, with --profile, --billing "
+        "or --contracted-powers, only that record of the meter.",
+    )
     read.add_argument(
         "--protocol", choices=list(DRIVERS), default=DEFAULT_PROTOCOL, help="default %(default)s"
     )
@@ -94,11 +122,63 @@ def build_parser() -> argparse.ArgumentParser:
         group = read.add_argument_group(f"{driver.title} meter")
         for field in driver.meter_fields:
             _add_field(group, field, seen)
+    _add_record_options(read)
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument(
         "--verbose", "-v", action="store_true", help="log every frame (passwords masked)"
     )
     return parser
+
+
+def _wall_time(text: str) -> datetime:
+    """A naive wall time written YYYY-MM-DDTHH:MM (the zone is attached later)."""
+    try:
+        return datetime.strptime(text, WALL_TIME_FORMAT)  # noqa: DTZ007 - zone attached later
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected the meter's wall time as YYYY-MM-DDTHH:MM, got {text!r}"
+        ) from None
+
+
+def _add_record_options(read: argparse.ArgumentParser) -> None:
+    records = read.add_argument_group(
+        "records (instead of identity, clock and values)",
+        "Read one of the meter's records; --profile, --billing and --contracted-powers "
+        "exclude each other. Times are the meter's wall time in --time-zone, written "
+        "YYYY-MM-DDTHH:MM; a time that occurs twice (the October change) is its first, "
+        "summer-time occurrence, and a time the spring change skips is an hour later. "
+        "Energies in kWh / kvarh, powers in kW.",
+    )
+    which = records.add_mutually_exclusive_group()
+    which.add_argument(
+        "--profile",
+        choices=PROFILE_CHOICES,
+        help="the load profile: the periods whose end lies in [--start, --end]",
+    )
+    which.add_argument(
+        "--billing",
+        choices=(BILLING_CURRENT, BILLING_CLOSURES),
+        help="the billing period under way, or the closures whose end lies in "
+        "[--start, --end]; per tariff period (0 the total, 1..6 P1..P6)",
+    )
+    which.add_argument(
+        "--contracted-powers",
+        action="store_true",
+        help="the contracted power of each tariff period",
+    )
+    records.add_argument(
+        "--contract",
+        type=int,
+        choices=CONTRACTS,
+        help=f"contract of --billing and --contracted-powers (default {DEFAULT_CONTRACT})",
+    )
+    records.add_argument("--start", type=_wall_time, help="first period end, YYYY-MM-DDTHH:MM")
+    records.add_argument("--end", type=_wall_time, help="last period end, YYYY-MM-DDTHH:MM")
+    records.add_argument(
+        "--absolute",
+        action="store_true",
+        help="--profile: the registers at each period's end instead of the period's energy",
+    )
 
 
 def _settings(driver: Driver[Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -114,9 +194,14 @@ def _settings(driver: Driver[Any], args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-async def read_meter(args: argparse.Namespace) -> Snapshot:
-    """Connect, read everything once, log out and close."""
-    driver = get_driver(args.protocol)
+def _meter_zone(values: dict[str, Any], args: argparse.Namespace) -> ZoneInfo:
+    """The zone of the meter's clock: the option, else the driver's setting, else UTC."""
+    # The option applies to every protocol (not only to those with a time zone field).
+    return ZoneInfo(str(args.time_zone or values.get("time_zone") or _DEFAULT_ZONE))
+
+
+def _bus(driver: Driver[Any], args: argparse.Namespace) -> Bus:
+    """The line the options describe (not opened yet)."""
     defaults = driver.line_defaults
     line = LineSettings(
         url=args.url,
@@ -134,12 +219,116 @@ async def read_meter(args: argparse.Namespace) -> Snapshot:
         retries=args.retries,
         content_timeout_ms=round(args.content_timeout * _MS),
     )
-    settings = _settings(driver, args)
-    # The option applies to every protocol (not only to those with a time zone field).
-    zone = ZoneInfo(str(args.time_zone or settings.get("time_zone") or _DEFAULT_ZONE))
-    async with Bus(line, timing) as bus:
-        client = driver.client(bus, driver.settings(settings), zone)
+    return Bus(line, timing)
+
+
+async def read_meter(args: argparse.Namespace) -> Snapshot:
+    """Connect, read everything once, log out and close."""
+    driver = get_driver(args.protocol)
+    values = _settings(driver, args)
+    zone = _meter_zone(values, args)
+    settings = driver.settings(values)
+    async with _bus(driver, args) as bus:
+        client = driver.client(bus, settings, zone)
         return await client.read_snapshot()
+
+
+# --- the meter's records ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordQuery:
+    """The record ``read`` asks for, its range as aware times, and the contract.
+
+    One of ``profile`` (with ``absolute``) and ``billing`` is set, or neither for the
+    contracted powers.
+    """
+
+    profile: ProfileKind | None
+    absolute: bool
+    billing: str | None
+    contract: int
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """What a records read asked for and returned (only the record asked for is set)."""
+
+    query: RecordQuery
+    profile: list[ProfilePeriod] | None = None
+    billing: list[BillingPeriod] | None = None
+    contracted_powers: dict[int, float] | None = None
+
+
+def wants_records(args: argparse.Namespace) -> bool:
+    """Whether the options ask for a record instead of identity, clock and values."""
+    return bool(args.profile or args.billing or args.contracted_powers)
+
+
+def localize(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A naive wall time in ``zone``: a repeated hour is its first (summer) occurrence.
+
+    A time the spring change skips is read with the offset before the change (an hour
+    later on the clock); the round trip through UTC gives it its real offset.
+    """
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+
+
+def record_query(args: argparse.Namespace, zone: ZoneInfo) -> RecordQuery:
+    """Check the record options together; ValueError says what is wrong."""
+    ranged = args.profile is not None or args.billing == BILLING_CLOSURES
+    if ranged and (args.start is None or args.end is None):
+        what = f"--profile {args.profile}" if args.profile else "--billing closures"
+        raise ValueError(f"{what} needs --start and --end (YYYY-MM-DDTHH:MM)")
+    if not ranged and (args.start is not None or args.end is not None):
+        raise ValueError("--start and --end apply to --profile and --billing closures only")
+    if args.absolute and not args.profile:
+        raise ValueError("--absolute applies to --profile only")
+    if args.contract is not None and args.profile:
+        raise ValueError("--contract applies to --billing and --contracted-powers only")
+    start = None if args.start is None else localize(args.start, zone)
+    end = None if args.end is None else localize(args.end, zone)
+    if start is not None and end is not None and start > end:
+        raise ValueError(
+            f"--start {start.isoformat()} is after --end {end.isoformat()}: nothing to read"
+        )
+    return RecordQuery(
+        profile=None if args.profile is None else ProfileKind(args.profile),
+        absolute=args.absolute,
+        billing=args.billing,
+        contract=DEFAULT_CONTRACT if args.contract is None else args.contract,
+        start=start,
+        end=end,
+    )
+
+
+async def _read_record(client: MeterClient[Any], query: RecordQuery) -> Records:
+    # The client gets instants in UTC: two times of the repeated October hour compare
+    # by their wall time when they share the meter's zone, and chunks step by instants.
+    start = None if query.start is None else query.start.astimezone(UTC)
+    end = None if query.end is None else query.end.astimezone(UTC)
+    if query.profile is not None and start is not None and end is not None:
+        periods = await client.read_profile(query.profile, start, end, absolute=query.absolute)
+        return Records(query, profile=periods)
+    if query.billing is not None:
+        return Records(query, billing=await client.read_billing(query.contract, start, end))
+    powers = await client.read_contracted_powers(query.contract)
+    return Records(query, contracted_powers=powers)
+
+
+async def read_records(args: argparse.Namespace) -> Records:
+    """Connect, read the one record asked for (nothing else), log out and close."""
+    driver = get_driver(args.protocol)
+    if not driver.keeps_records:
+        raise NotSupported(f"{driver.title} meters keep no records this command can read")
+    values = _settings(driver, args)
+    zone = _meter_zone(values, args)
+    settings = driver.settings(values)
+    query = record_query(args, zone)
+    async with _bus(driver, args) as bus:
+        return await _read_record(driver.client(bus, settings, zone), query)
 
 
 def _plain(value: Any) -> Any:
@@ -235,6 +424,202 @@ def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
     out.write("\n".join(lines) + "\n")
 
 
+def _number(value: float | None) -> float | int | None:
+    """A register value as JSON prints it: whole values as integers."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def _record_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return _number(value)
+    return value
+
+
+def period_flags(period: ProfilePeriod) -> list[str]:
+    """Names of the flags set on any series of the period, in :class:`PeriodFlag` order."""
+    flags = period.all_flags
+    return [flag.value for flag in PeriodFlag if flag in flags]
+
+
+def profile_json(periods: Sequence[ProfilePeriod]) -> dict[str, Any]:
+    """``{"profile": [...]}``: each period's end, its six series and its flags."""
+    return {
+        "profile": [
+            {
+                "end": period.end.isoformat(),
+                **{key: _number(period.values.get(key)) for key in PROFILE_SERIES},
+                "flags": period_flags(period),
+            }
+            for period in periods
+        ]
+    }
+
+
+def billing_json(periods: Sequence[BillingPeriod]) -> dict[str, Any]:
+    """``{"billing": [...]}``: one object per tariff period, keys as :data:`BILLING_FIELDS`."""
+    return {
+        "billing": [
+            {key: _record_value(getattr(period, key)) for key in BILLING_FIELDS}
+            for period in periods
+        ]
+    }
+
+
+def contracted_powers_json(powers: dict[int, float]) -> dict[str, Any]:
+    """``{"contracted_powers": {"1": kW, ...}}`` (JSON keys are text)."""
+    return {"contracted_powers": {str(period): _number(kw) for period, kw in powers.items()}}
+
+
+def records_json(records: Records) -> dict[str, Any]:
+    """The document of ``--json`` for the record that was read."""
+    if records.profile is not None:
+        return profile_json(records.profile)
+    if records.billing is not None:
+        return billing_json(records.billing)
+    return contracted_powers_json(records.contracted_powers or {})
+
+
+def _cell(value: float | None) -> str:
+    number = _number(value)
+    if number is None:
+        return "invalid"
+    if isinstance(number, int):
+        return str(number)
+    return f"{number:.3f}".rstrip("0").rstrip(".")
+
+
+def _when(value: datetime | None) -> str:
+    """A record's time in the meter's zone with its offset, to the minute."""
+    return "-" if value is None else value.isoformat(sep=" ", timespec="minutes")
+
+
+def _render(
+    header: Sequence[str], rows: Sequence[Sequence[str]], left: frozenset[int]
+) -> list[str]:
+    """Header, rule and rows; the columns in ``left`` (text) aligned left, numbers right."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        cells = [
+            f"{text:<{width}}" if i in left else f"{text:>{width}}"
+            for i, (text, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), line(["-" * width for width in widths]), *map(line, rows)]
+
+
+#: Column titles of the profile table, one per series of :data:`PROFILE_SERIES`.
+_PROFILE_COLUMNS: Final = (
+    "import kWh",
+    "export kWh",
+    "Q1 kvarh",
+    "Q2 kvarh",
+    "Q3 kvarh",
+    "Q4 kvarh",
+)
+
+
+def _span(query: RecordQuery) -> str:
+    return f"{_when(query.start)} to {_when(query.end)}"
+
+
+def print_profile(query: RecordQuery, periods: Sequence[ProfilePeriod], out: TextIO) -> None:
+    """One row per period: its end (local time and offset), the six series, the flags."""
+    kind = str(query.profile).capitalize()
+    what = "registers at the end" if query.absolute else "energy"
+    lines = [f"{kind} load profile: {what} of the periods ending {_span(query)}", ""]
+    if not periods:
+        lines.append("The meter sent no period for this range.")
+    else:
+        rows = [
+            [
+                _when(period.end),
+                *(_cell(period.values.get(key)) for key in PROFILE_SERIES),
+                ",".join(period_flags(period)),
+            ]
+            for period in periods
+        ]
+        lines += _render(["end", *_PROFILE_COLUMNS, "flags"], rows, frozenset({0, 7}))
+    out.write("\n".join(lines) + "\n")
+
+
+def _period_label(period: int) -> str:
+    return "Total" if period == BILLING_TOTAL else f"P{period}"
+
+
+#: Column titles of the billing table ("+": the energy within the billing period).
+_BILLING_COLUMNS: Final = (
+    "period",
+    "start",
+    "end",
+    "active kWh",
+    "active +",
+    "inductive kvarh",
+    "inductive +",
+    "capacitive kvarh",
+    "capacitive +",
+    "max kW",
+    "max at",
+    "excess kW",
+)
+
+
+def print_billing(query: RecordQuery, periods: Sequence[BillingPeriod], out: TextIO) -> None:
+    """One row per billing object: Total or P1..P6, its dates, energies and demand."""
+    if query.billing == BILLING_CLOSURES:
+        what = f"billing closures ending {_span(query)}"
+    else:
+        what = "current billing period"
+    lines = [f"Contract {query.contract}, {what}", ""]
+    if not periods:
+        lines.append("The meter sent no billing period.")
+    else:
+        rows = [
+            [
+                _period_label(item.period),
+                _when(item.start),
+                _when(item.end),
+                _cell(item.active_energy),
+                _cell(item.active_energy_increment),
+                _cell(item.reactive_inductive_energy),
+                _cell(item.reactive_inductive_energy_increment),
+                _cell(item.reactive_capacitive_energy),
+                _cell(item.reactive_capacitive_energy_increment),
+                _cell(item.max_demand),
+                _when(item.max_demand_time),
+                _cell(item.excess_power),
+            ]
+            for item in periods
+        ]
+        lines += _render(_BILLING_COLUMNS, rows, frozenset({0, 1, 2, 10}))
+        lines += ["", "+: the energy within the billing period; max: the highest demand, and when."]
+    out.write("\n".join(lines) + "\n")
+
+
+def print_contracted_powers(query: RecordQuery, powers: dict[int, float], out: TextIO) -> None:
+    """One row per tariff period: P1..P6 and its contracted power."""
+    rows = [[_period_label(period), _cell(kw)] for period, kw in powers.items()]
+    lines = [f"Contract {query.contract}, contracted powers", ""]
+    lines += _render(["period", "kW"], rows, frozenset({0}))
+    out.write("\n".join(lines) + "\n")
+
+
+def print_records(records: Records, out: TextIO) -> None:
+    """The human-readable table of the record that was read."""
+    query = records.query
+    if records.profile is not None:
+        print_profile(query, records.profile, out)
+    elif records.billing is not None:
+        print_billing(query, records.billing, out)
+    else:
+        print_contracted_powers(query, records.contracted_powers or {}, out)
+
+
 def _fail(err: Exception | str, hint: str | None) -> None:
     print(f"error: {err}", file=sys.stderr)
     if hint:
@@ -250,7 +635,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
     )
     try:
-        snapshot = await read_meter(args)
+        report = await _read_report(args)
     except AuthenticationRejected as err:
         _fail(f"password rejected: {err}", err.hint)
         return EXIT_AUTH
@@ -260,13 +645,27 @@ async def run(argv: Sequence[str] | None = None) -> int:
     except (ValueError, ZoneInfoNotFoundError) as err:
         _fail(err, None)
         return EXIT_FAILED
+    report(sys.stdout)
+    return EXIT_OK
+
+
+async def _read_report(args: argparse.Namespace) -> Callable[[TextIO], None]:
+    """Read what the options ask for; return what prints it (JSON or a table)."""
+    if wants_records(args):
+        records = await read_records(args)
+        if args.json:
+            return lambda out: _dump(records_json(records), out)
+        return lambda out: print_records(records, out)
+    snapshot = await read_meter(args)
     driver = get_driver(args.protocol)
     if args.json:
-        json.dump(snapshot_json(driver, snapshot), sys.stdout)
-        sys.stdout.write("\n")
-    else:
-        print_table(driver, snapshot, sys.stdout)
-    return EXIT_OK
+        return lambda out: _dump(snapshot_json(driver, snapshot), out)
+    return lambda out: print_table(driver, snapshot, out)
+
+
+def _dump(document: dict[str, Any], out: TextIO) -> None:
+    json.dump(document, out)
+    out.write("\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,7 @@
-"""Diagnostics download: settings (password redacted), last readings, frames, statistics."""
+"""Diagnostics download: settings (password redacted), last readings, frames, statistics.
+
+A meter whose load profile is imported also shows the import's progress and counters.
+"""
 
 from __future__ import annotations
 
@@ -55,6 +58,10 @@ async def async_get_config_entry_diagnostics(
             },
             "frames": [asdict(frame) for frame in coordinator.client.frame_log.frames()],
         }
+        importer = runtime.importers.get(subentry_id)
+        if importer is not None:
+            # Progress and the hours left out, to tell a meter's holes from ours.
+            meters[subentry_id]["profile_import"] = importer.diagnostics()
     return {
         "entry": {
             "title": entry.title,

@@ -26,6 +26,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
+from .billing_sensor import async_setup_billing
 from .const import CONF_DATA, CONF_SIGNALS, LOGGER
 from .coordinator import IecMeterCoordinator
 from .core.gateway import Gateway
@@ -33,6 +34,7 @@ from .core.model import SIGNALS, Signal, Snapshot
 from .data import IecMeterConfigEntry
 from .entity import IecMeterEntity
 from .gateway_entity import GatewayEntity
+from .profile_sensor import profile_entities
 
 # Coordinator-fed, read-only: no limit on parallel updates.
 PARALLEL_UPDATES = 0
@@ -207,6 +209,7 @@ async def async_setup_entry(
             for description in _descriptions(coordinator)
         ]
         entities.append(ScanStateSensor(coordinator))
+        entities.extend(profile_entities(entry, subentry_id))
         async_add_entities(entities, config_subentry_id=subentry_id)
     for subentry_id, gateway in entry.runtime_data.gateways.items():
         subentry = entry.subentries[subentry_id]
@@ -217,6 +220,7 @@ async def async_setup_entry(
             ],
             config_subentry_id=subentry_id,
         )
+    async_setup_billing(entry, async_add_entities)
 
 
 class IecMeterSensor(IecMeterEntity, SensorEntity):

@@ -16,12 +16,11 @@ from syrupy.extensions.amber import AmberSnapshotExtension
 
 from custom_components.iec_meter.const import (
     CONF_BILLING_CONTRACT,
-    CONF_PROFILE,
-    PROFILE_OFF,
     CONF_CONTENT_TIMEOUT,
     CONF_DATA,
     CONF_DEVICE,
     CONF_INTER_REQUEST_DELAY,
+    CONF_PROFILE,
     CONF_PROTOCOL,
     CONF_RECONNECT_DELAY,
     CONF_REQUEST_TIMEOUT,
@@ -31,6 +30,7 @@ from custom_components.iec_meter.const import (
     CONF_SIGNALS,
     CONF_TIME_ZONE,
     DOMAIN,
+    PROFILE_OFF,
     SUBENTRY_METER,
 )
 from custom_components.iec_meter.core.iec102.driver import (

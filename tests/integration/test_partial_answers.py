@@ -35,7 +35,10 @@ async def test_a_meter_without_voltages_gets_no_voltage_entities(hass: HomeAssis
             for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         }
         assert "sensor.house_power" in entity_ids
-        assert not any("voltage" in entity_id or "current" in entity_id for entity_id in entity_ids)
+        assert not any(
+            entity_id.startswith(("sensor.house_voltage", "sensor.house_current"))
+            for entity_id in entity_ids
+        )
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 import io
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from custom_components.iec_meter.core.iec102.client import Iec102Client
 from custom_components.iec_meter.core.iec102.settings import Iec102Settings
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.cli import build_line, build_parser, main, serve
+from simulator.iec102_meter import DEFAULT_HISTORY_DAYS
 from tests.conftest import FAST, MADRID, client_for, serving
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +176,35 @@ async def test_served_dead_meter_never_answers_and_its_neighbour_does() -> None:
         assert line.answers_sent == 0
         assert [address for address, *_ in line.trace] == [2] * (FAST.retries + 1)
         assert (await alive.read_identity()).serial == "48300001"
+
+
+def test_history_options_and_a_frozen_clock() -> None:
+    default = build_line(build_parser().parse_args(["iec102"])).meters[0]
+    assert default.history_days == DEFAULT_HISTORY_DAYS
+    assert default.profile.faults is not None
+    assert abs(default.clock() - datetime.now(MADRID)) < timedelta(minutes=1)
+    args = build_parser().parse_args(
+        ["iec102", "--history-days", "30", "--no-history-faults",
+         "--now", "2026-10-25T02:30", "--clock-offset", "5"]
+    )  # fmt: skip
+    meter = build_line(args).meters[0]
+    assert meter.history_days == 30
+    assert meter.profile.faults is None
+    # A repeated wall time is its first (summer) occurrence, as the read command takes it.
+    assert meter.clock().astimezone(UTC) == datetime(2026, 10, 25, 0, 30, 5, tzinfo=UTC)
+    assert meter.history.origin == datetime(2026, 9, 25, tzinfo=MADRID)
+    skipped = build_parser().parse_args(["iec102", "--now", "2026-03-29T02:30"])
+    assert build_line(skipped).meters[0].clock().astimezone(UTC) == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["--history-days=0", "--history-days=-3", "--history-days=x", "--now=2026-10-25",
+     "--now=2026-13-01T00:00"],
+)  # fmt: skip
+def test_bad_history_arguments(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["iec102", bad])
+    assert "expected" in capsys.readouterr().err
