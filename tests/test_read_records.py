@@ -12,6 +12,7 @@ import contextlib
 from datetime import datetime, timedelta
 import io
 import json
+import os
 import sys
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -674,3 +675,23 @@ def test_a_table_shows_fractions_to_the_watt_hour() -> None:
     assert lines[4].split() == [
         "2025-01-01", "00:15+01:00", "0.25", "0.333", "2", "invalid", "invalid", "invalid",
     ]  # fmt: skip
+
+
+async def test_a_reader_that_leaves_early_is_no_error() -> None:
+    """``read ... | head``: the command stops quietly, without a traceback."""
+    reader, writer = os.pipe()
+    async with meter() as url:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "custom_components.iec_meter", "read",
+            "--url", url, "--password", "7", "--contracted-powers", "--json",
+            cwd=ROOT,
+            stdout=writer,
+            stderr=asyncio.subprocess.PIPE,
+            env=ENV,
+        )  # fmt: skip
+        # The reader is gone before the command writes anything (it connects first).
+        os.close(writer)
+        os.close(reader)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert b"Traceback" not in err

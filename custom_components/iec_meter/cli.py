@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
 import logging
+import os
 import sys
 from typing import Any, Final, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -670,4 +671,10 @@ def _dump(document: dict[str, Any], out: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m custom_components.iec_meter``."""
-    return asyncio.run(run(argv))
+    try:
+        return asyncio.run(run(argv))
+    except BrokenPipeError:
+        # The reader left early (``| head``): nothing is wrong with the meter. Point
+        # stdout at nothing so the interpreter's final flush does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
