@@ -87,6 +87,8 @@ RUN_DELAY: Final = {
 SLOTS_PER_HOUR: Final = {ProfileKind.HOURLY: 1, ProfileKind.QUARTER_HOURLY: 4}
 #: Sums are rounded so that adding the same values again gives the same float.
 SUM_DECIMALS: Final = 6
+#: Shortest time between two progress updates of the sensor during a run.
+PROGRESS_INTERVAL_S: Final = 30.0
 #: How long stopping waits for a cancelled read to let go of the line.
 STOP_TIMEOUT_S: Final = 10
 
@@ -267,6 +269,7 @@ class ProfileImporter:
         self._task: asyncio.Task[None] | None = None
         self._unschedule: CALLBACK_TYPE | None = None
         self._listeners: list[CALLBACK_TYPE] = []
+        self._notified_at = -math.inf
 
     # --- lifecycle -----------------------------------------------------------------------
     @callback
@@ -527,13 +530,19 @@ class ProfileImporter:
     # --- progress --------------------------------------------------------------------------
     def _set_imported_until(self, until: datetime) -> None:
         self.imported_until = until
-        self._notify()
+        # During a backfill the hour moves with every chunk: a state (and a logbook
+        # line) per chunk would be noise, so progress shows at most every
+        # PROGRESS_INTERVAL_S; the end of the run shows the last hour anyway.
+        now = self.hass.loop.time()
+        if now - self._notified_at >= PROGRESS_INTERVAL_S:
+            self._notify()
 
     def _set_status(self, status: ImportStatus) -> None:
         self.status = status
         self._notify()
 
     def _notify(self) -> None:
+        self._notified_at = self.hass.loop.time()
         for update in list(self._listeners):
             update()
 

@@ -23,7 +23,8 @@ from unittest.mock import patch
 from homeassistant.components.recorder.statistics import get_metadata, statistics_during_period
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util, unit_conversion
 import pytest
@@ -207,6 +208,26 @@ async def test_backfill_writes_hourly_rows_with_continuous_sums(
     # The chunks took turns with the live polls, which still work.
     assert profile_reads(line.line) == 2  # 72 hours in chunks of 48
     assert hass.states.get(ENERGY).state not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
+
+
+async def test_a_backfill_shows_its_progress_without_a_state_per_chunk(
+    recorder_mock: Any, hass: HomeAssistant, line: Line, clock: Clock
+) -> None:
+    """16 chunks read in a moment: the sensor moves once or twice, not 16 times."""
+    shown: list[str] = []
+
+    @callback
+    def record(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        if new is not None and (not shown or shown[-1] != new.state):
+            shown.append(new.state)
+
+    async_track_state_change_event(hass, PROGRESS, record)
+    await setup_entry(hass, make_entry(line.url, options={**OPTIONS, CONF_BACKFILL_DAYS: 31}))
+    await settle(hass)
+    assert profile_reads(line.line) == 16  # 31 days in chunks of 48 hours
+    assert shown[-1] == "2026-06-21T11:00:00+00:00"
+    assert len([state for state in shown if state != STATE_UNKNOWN]) <= 2
 
 
 async def test_next_runs_and_a_reload_carry_the_sum_on(
