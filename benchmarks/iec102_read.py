@@ -37,11 +37,12 @@ TARGET = 1.15
 MADRID = ZoneInfo("Europe/Madrid")
 
 
-def start_simulator(baud: int, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_simulator(baud: int, latency_ms: float, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """The simulator in its own process (its pacing must not share our event loop)."""
     process = subprocess.Popen(
         [
             sys.executable, "-m", "simulator", "iec102", "--tcp", "127.0.0.1:0",
-            "--baud", str(baud), "--latency-ms", str(latency_ms),
+            "--baud", str(baud), "--latency-ms", str(latency_ms), *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

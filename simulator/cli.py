@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 import logging
 import signal
 import sys
 from zoneinfo import ZoneInfo
 
+from custom_components.iec_meter.cli import localize, wall_time
 from custom_components.iec_meter.core.iec102.constants import DEFAULT_TIME_ZONE
 from custom_components.iec_meter.core.iec102.timecodec import now_in
 
@@ -31,19 +32,6 @@ def _host_port(text: str) -> tuple[str, int]:
     if not sep or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host or "127.0.0.1", int(port)
-
-
-#: How ``--now`` is written: the meter's local wall time, to the minute.
-WALL_TIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def _wall_time(text: str) -> datetime:
-    try:
-        return datetime.strptime(text, WALL_TIME_FORMAT)  # noqa: DTZ007 - zone added later
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected the meter's wall time as YYYY-MM-DDTHH:MM, got {text!r}"
-        ) from None
 
 
 def _days(text: str) -> int:
@@ -96,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     iec102.add_argument("--session-timeout", type=float, default=0.0, help="0: never")
     iec102.add_argument(
         "--now",
-        type=_wall_time,
+        type=wall_time,
         metavar="YYYY-MM-DDTHH:MM",
         help="freeze the meter's clock at this local time (records the same on every run)",
     )
@@ -186,7 +174,7 @@ def build_line(args: argparse.Namespace) -> MeterLine:
     frozen: datetime | None = None
     if args.now is not None:
         # Through UTC so that a wall time in the spring gap becomes a real instant.
-        frozen = args.now.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
+        frozen = localize(args.now, tz)
 
     def clock() -> datetime:
         return (frozen or now_in(tz)) + offset

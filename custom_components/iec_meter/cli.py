@@ -17,7 +17,7 @@ import argparse
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 import json
 import logging
 import os
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _wall_time(text: str) -> datetime:
+def wall_time(text: str) -> datetime:
     """A naive wall time written YYYY-MM-DDTHH:MM (the zone is attached later)."""
     try:
         return datetime.strptime(text, WALL_TIME_FORMAT)  # noqa: DTZ007 - zone attached later
@@ -173,8 +173,8 @@ def _add_record_options(read: argparse.ArgumentParser) -> None:
         choices=CONTRACTS,
         help=f"contract of --billing and --contracted-powers (default {DEFAULT_CONTRACT})",
     )
-    records.add_argument("--start", type=_wall_time, help="first period end, YYYY-MM-DDTHH:MM")
-    records.add_argument("--end", type=_wall_time, help="last period end, YYYY-MM-DDTHH:MM")
+    records.add_argument("--start", type=wall_time, help="first period end, YYYY-MM-DDTHH:MM")
+    records.add_argument("--end", type=wall_time, help="last period end, YYYY-MM-DDTHH:MM")
     records.add_argument(
         "--absolute",
         action="store_true",
@@ -268,7 +268,7 @@ def wants_records(args: argparse.Namespace) -> bool:
     return bool(args.profile or args.billing or args.contracted_powers)
 
 
-def localize(wall: datetime, zone: ZoneInfo) -> datetime:
+def localize(wall: datetime, zone: tzinfo) -> datetime:
     """A naive wall time in ``zone``: a repeated hour is its first (summer) occurrence.
 
     A time the spring change skips is read with the offset before the change (an hour
