@@ -12,6 +12,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .billing import BillingCoordinator
 from .core.driver import FieldKind
 from .core.model import Snapshot
 from .data import IecMeterConfigEntry
@@ -31,6 +32,20 @@ def _snapshot(data: Snapshot | None) -> dict[str, Any] | None:
         "meter_clock": _plain(data.clock),
         "clock_drift_s": data.clock_drift,
         **({"data": {k: asdict(v) for k, v in reading.data.items()}} if reading.data else {}),
+    }
+
+
+def billing_diagnostics(billing: BillingCoordinator) -> dict[str, Any]:
+    """Which contract is read, whether the meter keeps it, and what it held last."""
+    data = billing.data
+    return {
+        "contract": billing.contract,
+        "supported": billing.supported,
+        "available": billing.last_update_success,
+        "periods_in_use": None if data is None else data.periods,
+        "current_start": None if data is None else _plain(data.current_start),
+        "last_closure_end": None if data is None else _plain(data.closure_end),
+        "contracted_powers": None if data is None else data.contracted_powers,
     }
 
 
@@ -62,6 +77,9 @@ async def async_get_config_entry_diagnostics(
         if importer is not None:
             # Progress and the hours left out, to tell a meter's holes from ours.
             meters[subentry_id]["profile_import"] = importer.diagnostics()
+        billing = runtime.billing.get(subentry_id)
+        if billing is not None:
+            meters[subentry_id]["billing"] = billing_diagnostics(billing)
     return {
         "entry": {
             "title": entry.title,

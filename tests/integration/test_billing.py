@@ -36,6 +36,7 @@ from custom_components.iec_meter.core.errors import NoResponse
 from custom_components.iec_meter.core.iec102.asdu.billing import BillingObject
 from custom_components.iec_meter.core.iec102.client import Iec102Client
 from custom_components.iec_meter.core.records import BillingPeriod
+from custom_components.iec_meter.diagnostics import async_get_config_entry_diagnostics
 from simulator.iec102_meter import SimulatedMeter
 from tests.conftest import MADRID, make_line, serving
 
@@ -173,6 +174,20 @@ async def test_three_period_tariff(
         }
     assert described["contracted_power_p1"]["entity_category"] is EntityCategory.DIAGNOSTIC
     assert plain(described) == snapshot
+
+    entry = next(iter(hass.config_entries.async_entries(DOMAIN)))
+    (meter_diagnostics,) = (await async_get_config_entry_diagnostics(hass, entry))[
+        "meters"
+    ].values()
+    assert meter_diagnostics["billing"] == {
+        "contract": 1,
+        "supported": True,
+        "available": True,
+        "periods_in_use": [1, 2, 3],
+        "current_start": "2026-06-01T00:00:00+02:00",
+        "last_closure_end": "2026-06-01T00:00:00+02:00",
+        "contracted_powers": {1: 5.0, 2: 5.0, 3: 8.0},
+    }
 
 
 async def test_values_follow_the_meter_hour_by_hour(hass: HomeAssistant) -> None:
