@@ -102,6 +102,28 @@ def current_energy(
     )
 
 
+def power(
+    key: str,
+    translation_key: str,
+    period: int,
+    value_fn: Callable[[BillingData], BillingValue],
+    state_class: SensorStateClass | None = None,
+    entity_category: EntityCategory | None = None,
+) -> BillingSensorDescription:
+    """A power in whole kW of one tariff period (or the total)."""
+    return BillingSensorDescription(
+        key=key,
+        translation_key=translation_key,
+        translation_placeholders=_placeholders(period),
+        device_class=SensorDeviceClass.POWER,
+        native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        state_class=state_class,
+        entity_category=entity_category,
+        suggested_display_precision=0,
+        value_fn=value_fn,
+    )
+
+
 def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
     """The current billing period's sensors for the tariff periods in use."""
     if not data.in_force:
@@ -122,15 +144,12 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
     )
     for p in periods:
         descriptions.append(
-            BillingSensorDescription(
-                key=f"max_demand_p{p}",
-                translation_key="billing_max_demand_period",
-                translation_placeholders=_placeholders(p),
-                device_class=SensorDeviceClass.POWER,
-                native_unit_of_measurement=UnitOfPower.KILO_WATT,
-                state_class=SensorStateClass.MEASUREMENT,
-                suggested_display_precision=0,
-                value_fn=_field("current", p, "max_demand"),
+            power(
+                f"max_demand_p{p}",
+                "billing_max_demand_period",
+                p,
+                _field("current", p, "max_demand"),
+                SensorStateClass.MEASUREMENT,
             )
         )
         descriptions.append(
@@ -143,15 +162,12 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             )
         )
     descriptions.extend(
-        BillingSensorDescription(
-            key=f"excess_power{_suffix(p)}",
-            translation_key=_translation_key("billing_excess_power", p),
-            translation_placeholders=_placeholders(p),
-            device_class=SensorDeviceClass.POWER,
-            native_unit_of_measurement=UnitOfPower.KILO_WATT,
-            state_class=SensorStateClass.MEASUREMENT,
-            suggested_display_precision=0,
-            value_fn=_field("current", p, "excess_power"),
+        power(
+            f"excess_power{_suffix(p)}",
+            _translation_key("billing_excess_power", p),
+            p,
+            _field("current", p, "excess_power"),
+            SensorStateClass.MEASUREMENT,
         )
         for p in [BILLING_TOTAL, *periods]
     )
@@ -184,14 +200,11 @@ def closure_descriptions(data: BillingData) -> list[BillingSensorDescription]:
         for p in [BILLING_TOTAL, *periods]
     )
     descriptions.extend(
-        BillingSensorDescription(
-            key=f"closure_max_demand_p{p}",
-            translation_key="billing_closure_max_demand_period",
-            translation_placeholders=_placeholders(p),
-            device_class=SensorDeviceClass.POWER,
-            native_unit_of_measurement=UnitOfPower.KILO_WATT,
-            suggested_display_precision=0,
-            value_fn=_field("closure", p, "max_demand"),
+        power(
+            f"closure_max_demand_p{p}",
+            "billing_closure_max_demand_period",
+            p,
+            _field("closure", p, "max_demand"),
         )
         for p in periods
     )
@@ -205,15 +218,12 @@ def _power(period: int) -> Callable[[BillingData], BillingValue]:
 def power_descriptions(data: BillingData) -> list[BillingSensorDescription]:
     """The contracted power of each tariff period that has one."""
     return [
-        BillingSensorDescription(
-            key=f"contracted_power_p{p}",
-            translation_key="billing_contracted_power_period",
-            translation_placeholders=_placeholders(p),
-            device_class=SensorDeviceClass.POWER,
-            native_unit_of_measurement=UnitOfPower.KILO_WATT,
+        power(
+            f"contracted_power_p{p}",
+            "billing_contracted_power_period",
+            p,
+            _power(p),
             entity_category=EntityCategory.DIAGNOSTIC,
-            suggested_display_precision=0,
-            value_fn=_power(p),
         )
         for p in data.power_periods
     ]
