@@ -1,5 +1,13 @@
 """``python -m custom_components.iec_meter read ...`` (see :mod:`.cli`)."""
 
-from .cli import main
+import sys
+
+# Said in one line before the code that older Pythons cannot even parse is imported.
+if sys.version_info < (3, 14):  # noqa: UP036 - the check is for Pythons older than our floor
+    raise SystemExit(
+        f"iec_meter needs Python 3.14 or newer; this is Python {sys.version.split()[0]}"
+    )
+
+from .cli import main  # noqa: E402 - after the version check on purpose
 
 raise SystemExit(main())

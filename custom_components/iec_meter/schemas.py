@@ -226,6 +226,9 @@ def meter_schema(
 ) -> FormSchema:
     """The protocol's meter settings (and a name for a new meter); rare ones folded away."""
 
+    # A form sent back with an error nests the folded part: its values are kept too.
+    defaults = unfolded(defaults)
+
     def default(field: SettingField) -> Any:
         value = defaults.get(field.key, field.default)
         if value is None and field.key == "time_zone":
@@ -243,16 +246,22 @@ def meter_schema(
     for field in meter_fields(driver):
         add(advanced if field.advanced else fields, field)
     if advanced:
-        # Optional: a form sent without the folded part keeps its defaults.
-        fields[vol.Optional(ADVANCED, default={})] = section(
-            form_schema(advanced), {"collapsed": True}
-        )
+        # No default on the section itself: the frontend takes a section's default as its
+        # whole initial data and would then never fill the defaults of the fields inside
+        # it (and refuse the form for them). Optional, so a flow-API client may leave the
+        # folded part out and get its defaults.
+        fields[vol.Optional(ADVANCED)] = section(form_schema(advanced), {"collapsed": True})
     return form_schema(fields)
+
+
+def unfolded(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """A meter form's values with the folded part's values beside the others."""
+    return {**user_input, **user_input.get(ADVANCED, {})}
 
 
 def meter_data(driver: Driver[Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
     """The entered meter settings (the folded part unfolded), numbers as numbers."""
-    entered = {**user_input, **user_input.get(ADVANCED, {})}
+    entered = unfolded(user_input)
     data: dict[str, Any] = {}
     for field in meter_fields(driver):
         value = entered.get(field.key, field.default)
