@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -51,7 +52,7 @@ from .core.gateway import (
     PRIORITY_MAX,
     PRIORITY_MIN,
 )
-from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, PARITIES, is_network_url
+from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, is_network_url
 
 if TYPE_CHECKING:
     from .compat import FormSchema
@@ -67,6 +68,15 @@ def box(minimum: float, maximum: float, unit: str | None = None, step: float = 1
     if unit is not None:
         config["unit_of_measurement"] = unit
     return selector.NumberSelector(config)
+
+
+#: What Home Assistant accepts as the key of a translated option (hassfest's rule).
+_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+
+
+def translatable(options: Iterable[str]) -> bool:
+    """True if every option can be a translation key (``selector.<key>.options.<value>``)."""
+    return all(_TRANSLATION_KEY.match(option) for option in options)
 
 
 def dropdown(options: Iterable[str], key: str | None, custom: bool = False) -> Any:
@@ -136,6 +146,21 @@ async def _port_field(hass: HomeAssistant) -> Any:
     )
 
 
+#: The parity choices of the serial form (translated keys) and the letter each one stores.
+PARITY_CHOICES: dict[str, str] = {"none": "N", "even": "E", "odd": "O"}
+_PARITY_OF_LETTER = {letter: choice for choice, letter in PARITY_CHOICES.items()}
+
+
+def parity_choice(parity: str) -> str:
+    """The form's choice for a stored parity letter (a choice stays as it is)."""
+    return _PARITY_OF_LETTER.get(parity, parity)
+
+
+def parity_letter(choice: str) -> str:
+    """The parity letter stored for the form's choice (a letter stays as it is)."""
+    return PARITY_CHOICES.get(choice, choice)
+
+
 async def serial_schema(
     hass: HomeAssistant, driver: Driver[Any], defaults: Mapping[str, Any]
 ) -> FormSchema:
@@ -156,9 +181,9 @@ async def serial_schema(
             vol.Required(CONF_BYTESIZE, default=default(CONF_BYTESIZE, line.bytesize)): dropdown(
                 [str(size) for size in BYTESIZES], CONF_BYTESIZE
             ),
-            vol.Required(CONF_PARITY, default=default(CONF_PARITY, line.parity)): dropdown(
-                PARITIES, CONF_PARITY
-            ),
+            vol.Required(
+                CONF_PARITY, default=parity_choice(default(CONF_PARITY, line.parity))
+            ): dropdown(list(PARITY_CHOICES), CONF_PARITY),
             vol.Required(
                 CONF_STOPBITS, default=str(int(defaults.get(CONF_STOPBITS, line.stopbits)))
             ): dropdown(["1", "2"], CONF_STOPBITS),
@@ -185,7 +210,10 @@ def _selector(field: SettingField) -> Any:
             field.maximum if field.maximum is not None else 2**32 - 1,
         )
     if field.kind is FieldKind.SELECT:
-        return dropdown(field.options, field.key, custom=field.custom)
+        # Options that cannot be translation keys (a mode letter, a time zone) are shown
+        # as they are, and stored as chosen or typed; the field's description explains them.
+        key = field.key if translatable(field.options) else None
+        return dropdown(field.options, key, custom=field.custom)
     if field.kind is FieldKind.BOOLEAN:
         return bool
     return str
@@ -225,7 +253,6 @@ def meter_schema(
     driver: Driver[Any], defaults: Mapping[str, Any], default_zone: str, with_name: bool = True
 ) -> FormSchema:
     """The protocol's meter settings (and a name for a new meter); rare ones folded away."""
-
     # A form sent back with an error nests the folded part: its values are kept too.
     defaults = unfolded(defaults)
 
@@ -279,7 +306,7 @@ def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
         CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
         CONF_BYTESIZE: int(user_input[CONF_BYTESIZE]),
-        CONF_PARITY: str(user_input[CONF_PARITY]),
+        CONF_PARITY: parity_letter(str(user_input[CONF_PARITY])),
         CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
     }
 
@@ -313,7 +340,8 @@ def connection_title(data: Mapping[str, Any]) -> str:
     return device.split("://", 1)[1] if "://" in device else device
 
 
-#: Where a gateway listens: this machine only (the default), or every interface.
+#: Where a gateway listens: this machine only (the default), or every interface. Shown as
+#: they are (an address is no translation key); the field's description explains them.
 GATEWAY_INTERFACES = ("127.0.0.1", "0.0.0.0")  # noqa: S104 - offered, never the default
 MAX_INACTIVITY_TIMEOUT_MS = 3_600_000
 
@@ -327,7 +355,7 @@ def gateway_schema(defaults: Mapping[str, Any]) -> FormSchema:
             ),
             vol.Required(
                 CONF_INTERFACE, default=defaults.get(CONF_INTERFACE, DEFAULT_HOST)
-            ): dropdown(GATEWAY_INTERFACES, CONF_INTERFACE, custom=True),
+            ): dropdown(GATEWAY_INTERFACES, None, custom=True),
             vol.Required(CONF_PRIORITY, default=defaults.get(CONF_PRIORITY, PRIORITY_MIN)): box(
                 PRIORITY_MIN, PRIORITY_MAX
             ),

@@ -16,6 +16,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serialx
 
 from custom_components.iec_meter import schemas, validation
+from custom_components.iec_meter.compat import form_schema
 from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.const import (
     CONF_BAUDRATE,
@@ -154,7 +155,7 @@ async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
         result = await choose(hass, result, "serial")
         assert result["step_id"] == "serial"
         bad = {CONF_DEVICE: "/dev/does-not-exist", CONF_BAUDRATE: "9600", CONF_BYTESIZE: "8",
-               CONF_PARITY: "N", CONF_STOPBITS: "1"}  # fmt: skip
+               CONF_PARITY: "none", CONF_STOPBITS: "1"}  # fmt: skip
         result = await configure(hass, result, bad)
         assert result["errors"] == {"base": "cannot_connect"}
         # Linux pseudo-terminals refuse parity once reopened: keep N for the pty.
@@ -177,7 +178,7 @@ async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
 async def test_serial_defaults_follow_the_utility(hass: HomeAssistant) -> None:
     result = await choose(hass, await start(hass, "endesa"), "serial")
     defaults = form_defaults(result)
-    assert defaults[CONF_PARITY] == "E"
+    assert defaults[CONF_PARITY] == "even"  # the preset's "E", as the form's choice
     assert defaults[CONF_BAUDRATE] == "9600"
 
 
@@ -374,7 +375,7 @@ async def test_reconfigure_serial_connection(hass: HomeAssistant) -> None:
         assert result["step_id"] == "serial"
         assert form_defaults(result)[CONF_BAUDRATE] == "9600"
         data = {CONF_DEVICE: path, CONF_BAUDRATE: "19200", CONF_BYTESIZE: "8",
-                CONF_PARITY: "N", CONF_STOPBITS: "2"}  # fmt: skip
+                CONF_PARITY: "none", CONF_STOPBITS: "2"}  # fmt: skip
         result = await configure(hass, result, data)
         assert result["reason"] == "reconfigure_successful"
         assert entry.data[CONF_BAUDRATE] == 19200
@@ -401,7 +402,7 @@ async def test_reconfigure_can_switch_between_serial_and_network(hass: HomeAssis
     network_entry = make_entry("socket://192.0.2.10:4001")
     network_entry.add_to_hass(hass)
     serial = await choose(hass, await network_entry.start_reconfigure_flow(hass), "serial")
-    assert form_defaults(serial)[CONF_PARITY] == "N"
+    assert form_defaults(serial)[CONF_PARITY] == "none"
 
 
 # --- meters as subentries ---------------------------------------------------------------
@@ -477,11 +478,73 @@ async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) ->
 
 
 def test_dropdown_translated_or_shown_as_is() -> None:
-    translated = schemas.dropdown(["N", "E"], CONF_PARITY)
+    translated = schemas.dropdown(["none", "even"], CONF_PARITY)
     assert translated.config["translation_key"] == CONF_PARITY
     plain_list = schemas.dropdown(["N", "E"], None)
     assert "translation_key" not in plain_list.config
     assert plain_list.config["options"] == ["N", "E"]
+
+
+def selectors(schema: Any) -> dict[str, Any]:
+    """The select fields of a form, those of its folded sections included."""
+    found: dict[str, Any] = {}
+    for key, value in schema.schema.items():
+        if isinstance(value, data_entry_flow.section):
+            found.update(selectors(value.schema))
+        elif isinstance(value, selector.SelectSelector):
+            found[str(key)] = value
+    return found
+
+
+async def test_form_choices_are_translation_keys_and_entries_keep_their_values(
+    hass: HomeAssistant,
+) -> None:
+    """hassfest only takes slugs as option keys: other values are shown as they are.
+
+    The stored values stay what they were (parity "E", mode "C", a time zone, an
+    address), the forms show the stored value chosen, and typed values still pass.
+    """
+    serial = {CONF_DEVICE: "/dev/ttyUSB7", CONF_BAUDRATE: 9600, CONF_BYTESIZE: 8,
+              CONF_PARITY: "E", CONF_STOPBITS: 1}  # fmt: skip
+    entry = MockConfigEntry(domain=DOMAIN, data={CONF_PROTOCOL: "iec102", **serial})
+    entry.add_to_hass(hass)
+    result = await choose(hass, await entry.start_reconfigure_flow(hass), "serial")
+    assert form_defaults(result)[CONF_PARITY] == "even"
+    parity = selectors(result["data_schema"])[CONF_PARITY]
+    assert parity.config["options"] == ["none", "even", "odd"]
+    assert parity.config["translation_key"] == CONF_PARITY
+    form = {**serial, CONF_BAUDRATE: "9600", CONF_BYTESIZE: "8", CONF_STOPBITS: "1"}
+    for choice, letter in (("none", "N"), ("even", "E"), ("odd", "O")):
+        assert schemas.serial_data({**form, CONF_PARITY: choice})[CONF_PARITY] == letter
+
+    iec102, iec62056 = get_driver("iec102"), get_driver("iec62056")
+    stored = {CONF_TIME_ZONE: "Atlantic/Canary"}
+    zone_form = schemas.meter_schema(iec102, stored, "Europe/Madrid", with_name=False)
+    assert form_defaults({"data_schema": zone_form})[CONF_TIME_ZONE] == "Atlantic/Canary"
+    zone = selectors(zone_form)[CONF_TIME_ZONE]
+    assert "translation_key" not in zone.config
+    assert zone.config["custom_value"] is True
+    typed = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1,
+             CONF_TIME_ZONE: "Europe/Lisbon"}  # fmt: skip
+    assert schemas.meter_data(iec102, zone_form(typed))[CONF_TIME_ZONE] == "Europe/Lisbon"
+    mode_form = schemas.meter_schema(iec62056, {"mode": "A"}, "Europe/Madrid")
+    assert form_defaults({"data_schema": mode_form})["mode"] == "A"
+    mode = selectors(mode_form)["mode"]
+    assert mode.config["options"] == ["A", "B", "C", "D"]
+    assert "translation_key" not in mode.config
+    assert schemas.meter_data(iec62056, {"mode": "D"})["mode"] == "D"
+    gateway_form = schemas.gateway_schema({"interface": "0.0.0.0"})
+    assert form_defaults({"data_schema": gateway_form})["interface"] == "0.0.0.0"
+    assert "translation_key" not in selectors(gateway_form)["interface"].config
+
+    # Every translated choice of every form is a key hassfest accepts.
+    forms = [result["data_schema"], zone_form, mode_form, gateway_form]
+    records = form_schema(schemas.record_options_schema(default_options(iec102)))
+    forms += [schemas.preset_schema(iec102), records]
+    for form in forms:
+        for field in selectors(form).values():
+            if "translation_key" in field.config:
+                assert schemas.translatable(field.config["options"]), field.config
 
 
 def test_a_time_zone_setting_without_default_gets_home_assistants() -> None:
