@@ -7,6 +7,7 @@ import logging
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -195,6 +196,13 @@ async def test_device_registry_entry(hass: HomeAssistant, simulated: Simulated) 
     assert await async_remove_config_entry_device(hass, entry, orphan)
 
 
+async def press_read_now(hass: HomeAssistant) -> None:
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.house_read_now"}, blocking=True
+    )
+    await hass.async_block_till_done()
+
+
 async def test_read_now_button_polls(hass: HomeAssistant, simulated: Simulated) -> None:
     entry = await setup_entry(hass, make_entry(simulated.url))
     (coordinator,) = entry.runtime_data.coordinators.values()
@@ -202,13 +210,38 @@ async def test_read_now_button_polls(hass: HomeAssistant, simulated: Simulated) 
     simulated.line.options.faults.silent_every = 1
     await refresh(hass, entry)
     assert hass.states.get("button.house_read_now").state != STATE_UNAVAILABLE
+    # A press whose read fails tells why (the user gets it as a toast).
+    with pytest.raises(HomeAssistantError) as failed:
+        await press_read_now(hass)
+    assert failed.value.translation_domain == DOMAIN
+    assert failed.value.translation_key == "meter_unavailable"
+    assert failed.value.translation_placeholders is not None
+    assert failed.value.translation_placeholders["meter"] == "House"
+    assert "House cannot be read" in str(failed.value)
     simulated.line.options.faults.silent_every = 0
-    await hass.services.async_call(
-        "button", "press", {"entity_id": "button.house_read_now"}, blocking=True
-    )
-    await hass.async_block_till_done()
-    assert coordinator.statistics.polls == polls + 2
+    await press_read_now(hass)
+    assert coordinator.statistics.polls == polls + 3
     assert hass.states.get(ENERGY).state != STATE_UNAVAILABLE
+
+
+async def test_read_now_button_reports_an_unexpected_error(
+    hass: HomeAssistant, simulated: Simulated, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    (coordinator,) = entry.runtime_data.coordinators.values()
+
+    async def broken() -> None:
+        raise RuntimeError("the line went away")
+
+    monkeypatch.setattr(coordinator, "_async_update_data", broken)
+    with pytest.raises(HomeAssistantError) as failed:
+        await press_read_now(hass)
+    assert failed.value.translation_key == "read_now_failed"
+    assert failed.value.translation_placeholders == {
+        "meter": "House",
+        "reason": "the line went away",
+    }
+    assert str(failed.value) == "Meter House could not be read: the line went away"
 
 
 async def test_meter_clock_and_drift(hass: HomeAssistant, simulated: Simulated) -> None:
