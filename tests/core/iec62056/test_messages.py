@@ -11,10 +11,13 @@ from custom_components.iec_meter.core.iec62056.messages import (
     add_even_parity,
     bcc,
     check_address,
+    check_parity,
+    check_readout_end,
     data_message,
     decode_block,
     frame_end,
     option_select,
+    parity_errors,
     parse_identification,
     parse_option_select,
     parse_sign_on,
@@ -87,6 +90,60 @@ def test_bad_identifications(raw: bytes) -> None:
         parse_identification(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"/ABC5SIM", "CR LF"),
+        (b"/ABC5SIM\x8d\n", "CR LF"),  # the CR hit in bit 7
+        (b"/ABC5SIM\n", "CR LF"),
+        (b"/A\xc2C5SIM\r\n", "ASCII"),
+        (b"/ABC7SIM\r\n", "not valid"),  # reserved
+        (b"/ABC5SI!M\r\n", "cannot hold"),
+        (b"/ABC5S/M\r\n", "cannot hold"),
+        (b"/ABC5\\\r\n", "capability"),
+        (b"/ABC\x015SIM\r\n", "baud character"),
+    ],
+)
+def test_identifications_are_checked_strictly(raw: bytes, reason: str) -> None:
+    with pytest.raises(FrameError, match=reason):
+        parse_identification(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "mode", "valid"),
+    [
+        (b"/ABC5SIM\r\n", Mode.C, True),
+        (b"/ABC6SIM\r\n", Mode.C, True),
+        (b"/ABC7SIM\r\n", Mode.C, False),  # 7-9 are reserved
+        (b"/ABCESIM\r\n", Mode.C, False),  # a mode B meter
+        (b"/ABCESIM\r\n", Mode.B, True),
+        (b"/ABCGSIM\r\n", Mode.B, False),  # G-I are reserved
+        (b"/ABC0SIM\r\n", Mode.B, True),  # a digit: no mode B speed, no switch
+        (b"/ABCuSIM\r\n", Mode.B, False),
+        (b"/ABCuSIM\r\n", Mode.A, True),  # mode A never switches: Z is free
+        (b"/ABC!SIM\r\n", Mode.A, False),
+        (b"/ABCuSIM\r\n", Mode.D, True),
+    ],
+)
+def test_baud_character_must_fit_the_mode(raw: bytes, mode: Mode, valid: bool) -> None:
+    if valid:
+        assert parse_identification(raw, mode).ident == "SIM"
+    else:
+        with pytest.raises(FrameError, match=r"baud|mode B"):
+            parse_identification(raw, mode)
+
+
+def test_a_mode_b_meter_read_in_mode_c_is_told_to_use_mode_b() -> None:
+    with pytest.raises(FrameError, match=r"set mode B"):
+        parse_identification(b"/LGZE ZMD\r\n", Mode.C)
+
+
+def test_idents_as_real_meters_send_them() -> None:
+    assert parse_identification(b"/Ene5\\T211 ESMR 5.0\r\n", Mode.C).ident == "211 ESMR 5.0"
+    assert parse_identification(b"/XMX5LGBBFG1012345678\r\n", Mode.C).ident == "LGBBFG1012345678"
+    assert parse_identification(b"/ISk5\\2MT382-1000\r\n", Mode.C).enhanced == "2"
+
+
 def test_option_select() -> None:
     assert option_select(9600) == bytes.fromhex("06 30 35 30 0D 0A")
     option = parse_option_select(option_select(300))
@@ -117,6 +174,46 @@ def test_damaged_blocks(raw: bytes) -> None:
         decode_block(raw)
 
 
+def _framed(body: bytes) -> bytes:
+    payload = body + b"\x03"
+    return b"\x02" + payload + bytes((bcc(payload),))
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        # Bit 7 is outside the 7-bit BCC: this block's BCC is right.
+        (_framed(b"2.7.0(0.5*\xd7)\r\n!\r\n"), "byte D7 at 11"),
+        (_framed(b"1.8.0(1\x002)\r\n!\r\n"), "byte 00"),
+        (_framed(b"1.8.0(1)\x02\r\n!\r\n"), "byte 02"),
+        (_framed(b"1.8.0(1)\r\n!\r\n")[:-1] + b"\xa2", "not a 7-bit"),
+    ],
+)
+def test_blocks_are_decoded_strictly(raw: bytes, reason: str) -> None:
+    with pytest.raises(FrameError, match=reason):
+        decode_block(raw)
+
+
+def test_a_readout_ends_with_its_end_line() -> None:
+    check_readout_end("1.8.0(1)\r\n!\r\n")
+    with pytest.raises(FrameError, match="'!' line"):
+        check_readout_end("1.8.0(1)\r\n")
+    with pytest.raises(FrameError):
+        check_readout_end("1.8.0(1)\r\n!")
+
+
 def test_parity_in_bit_seven() -> None:
     assert add_even_parity(b"/?!\r\n") == bytes.fromhex("AF 3F 21 8D 0A")
     assert strip_parity(bytes.fromhex("AF 3F 21 8D 0A")) == b"/?!\r\n"
+
+
+def test_parity_is_checked_not_just_cleared() -> None:
+    sent = add_even_parity(b"/?!\r\n")
+    assert check_parity(sent) == b"/?!\r\n"
+    assert parity_errors(check_parity(sent)) == 0
+    for bit in range(8):  # every single hit shows, the parity bit's own included
+        hit = bytes((sent[0] ^ (1 << bit),)) + sent[1:]
+        checked = check_parity(hit)
+        assert parity_errors(checked) == 1
+        assert checked[0] & 0x80
+        assert checked[1:] == b"?!\r\n"

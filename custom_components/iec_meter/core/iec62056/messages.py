@@ -1,7 +1,10 @@
 """Encoding and decoding of the IEC 62056-21 messages of a data readout.
 
 Decoders raise :class:`~..errors.FrameError` (never ``ValueError``) so the client can
-count and report a damaged answer instead of crashing on it.
+count and report a damaged answer instead of crashing on it. They are strict, because
+the identification has no check at all and the BCC misses two hits in the same bit:
+whatever the protocol does not allow is taken for damage, never decoded "as well as
+possible" (a replaced character once turned ``Wh`` into an unknown unit).
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from operator import xor
 from ..errors import FrameError
 from .constants import (
     ACK,
+    CR,
     CRLF,
     END_CHAR,
     END_LINE,
     ENHANCED_MARK,
     EOT,
     ETX,
+    LF,
     MAX_ADDRESS_LENGTH,
     MODE_B_BAUDRATES,
     MODE_C_BAUDRATES,
@@ -53,6 +58,11 @@ def _with_even_parity(byte: int) -> int:
 #: ``bytes.translate`` tables: set even parity in bit 7 / clear bit 7.
 EVEN_PARITY_TABLE = bytes(_with_even_parity(byte) for byte in range(256))
 STRIP_PARITY_TABLE = bytes(byte & SEVEN_BIT_MASK for byte in range(256))
+#: Check even parity: a good byte loses its parity bit, a bad one keeps bit 7 set.
+CHECK_PARITY_TABLE = bytes(
+    byte & SEVEN_BIT_MASK if _with_even_parity(byte) == byte else byte | PARITY_BIT
+    for byte in range(256)
+)
 
 
 def add_even_parity(data: bytes) -> bytes:
@@ -63,6 +73,20 @@ def add_even_parity(data: bytes) -> bytes:
 def strip_parity(data: bytes) -> bytes:
     """Drop bit 7 (the parity bit when an 8N1 port listens to a 7E1 meter)."""
     return data.translate(STRIP_PARITY_TABLE)
+
+
+def check_parity(data: bytes) -> bytes:
+    """The 7-bit characters an 8N1 port heard from a 7E1 meter, parity checked.
+
+    A byte with wrong parity keeps bit 7 set: no 7-bit message can hold it, so every
+    decoder takes it for damage (clearing bit 7 would hide a hit the BCC can miss).
+    """
+    return data.translate(CHECK_PARITY_TABLE)
+
+
+def parity_errors(data: bytes | bytearray) -> int:
+    """How many bytes :func:`check_parity` marked as damaged."""
+    return sum(1 for byte in data if byte & PARITY_BIT)
 
 
 # --- block check character -----------------------------------------------------------
@@ -135,26 +159,72 @@ class Identification:
         return text.encode("ascii") + CRLF
 
 
-def parse_identification(raw: bytes) -> Identification:
-    r"""Decode ``/XXXZ[\W]ident`` CR LF (the ident keeps its first character)."""
-    line = raw.removesuffix(CRLF)
+#: Baud characters an identification may carry in each mode; None: any (mode A never
+#: switches, mode D never changes speed). Mode B also takes a digit, which announces no
+#: mode B speed (the meter stays at the start speed). Reserved characters are refused.
+_BAUD_CHARS: dict[Mode, frozenset[str] | None] = {
+    Mode.A: None,
+    Mode.B: frozenset(MODE_B_BAUDRATES) | frozenset(MODE_C_BAUDRATES),
+    Mode.C: frozenset(MODE_C_BAUDRATES),
+    Mode.D: None,
+}
+#: Characters an ident (and a mode A baud character) cannot hold.
+_IDENT_FORBIDDEN = frozenset("/!")
+
+
+def _printable_ascii(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def parse_identification(raw: bytes, mode: Mode | None = None) -> Identification:
+    r"""Decode ``/XXXZ[\W]ident`` CR LF strictly (the ident keeps its first character).
+
+    It has no check character, so only its form can tell a damaged one: three ASCII
+    letters, a baud character valid for ``mode`` (any mode's table if None), printable
+    ASCII without ``/`` or ``!`` after it, and CR LF at the end.
+    """
+    if not raw.endswith(CRLF):
+        raise FrameError(f"identification does not end in CR LF: {raw!r}")
     try:
-        text = line.decode("ascii")
+        text = raw.removesuffix(CRLF).decode("ascii")
     except UnicodeDecodeError as err:
-        raise FrameError(f"identification is not ASCII: {raw!r}") from err
+        raise FrameError(f"identification is not 7-bit ASCII: {raw!r}") from err
     if len(text) < _IDENT_PREFIX or not text.startswith("/"):
         raise FrameError(f"not an identification: {raw!r}")
     manufacturer = text[1 : 1 + _MANUFACTURER_LENGTH]
-    if not manufacturer.isalpha():
+    if not (manufacturer.isascii() and manufacturer.isalpha()):
         raise FrameError(f"identification has no manufacturer id: {raw!r}")
     baud_char = text[_IDENT_PREFIX - 1]
+    _check_baud_char(baud_char, mode, raw)
     rest = text[_IDENT_PREFIX:]
     enhanced: str | None = None
-    if rest.startswith(ENHANCED_MARK) and len(rest) > 1:
+    if rest.startswith(ENHANCED_MARK):
+        if len(rest) < 2:
+            raise FrameError(f"identification has '\\' without a capability: {raw!r}")
         enhanced, rest = rest[1], rest[2:]
-    if not rest.isprintable():
-        raise FrameError(f"identification has control characters: {raw!r}")
+    if not _printable_ascii(rest) or _IDENT_FORBIDDEN & set(rest + (enhanced or "")):
+        raise FrameError(f"identification has characters an ident cannot hold: {raw!r}")
     return Identification(manufacturer, baud_char, rest, enhanced)
+
+
+def _check_baud_char(char: str, mode: Mode | None, raw: bytes) -> None:
+    allowed = (
+        _BAUD_CHARS[mode]
+        if mode is not None
+        else frozenset(MODE_B_BAUDRATES) | frozenset(MODE_C_BAUDRATES)
+    )
+    if allowed is None:
+        if not _printable_ascii(char) or char in _IDENT_FORBIDDEN or char == " ":
+            raise FrameError(f"identification has no baud character: {raw!r}")
+        return
+    if char in allowed:
+        return
+    if mode is Mode.C and char in MODE_B_BAUDRATES:
+        raise FrameError(
+            f"identification announces mode B speed {char!r} (set mode B for this meter): {raw!r}"
+        )
+    where = f"mode {mode.value}" if mode is not None else "any mode"
+    raise FrameError(f"identification's baud character {char!r} is not valid in {where}: {raw!r}")
 
 
 # --- acknowledgement / option select ---------------------------------------------------
@@ -222,16 +292,33 @@ def frame_end(buffer: bytes | bytearray, start: int = 0) -> int | None:
     return None
 
 
+#: Bytes a block's text may hold: printable ASCII, CR and LF.
+_TEXT_BYTES = frozenset(range(0x20, 0x7F)) | {CR, LF}
+
+
 def decode_block(raw: bytes) -> DataBlock:
     """Check a frame ``STX ... ETX|EOT BCC`` and return its text.
 
-    Raises :class:`FrameError` for a wrong BCC or a frame that is not one.
+    Raises :class:`FrameError` for a frame that is not one, a wrong BCC, a BCC with bit
+    7 set, or text with a byte other than printable ASCII, CR and LF: on a 7-bit line
+    such a byte is a hit the BCC may not see (bit 7 is outside it).
     """
     if len(raw) < 3 or raw[0] not in _FRAME_STARTS or raw[-2] not in _FRAME_ENDS:
         raise FrameError(f"not a data block: {raw[:16]!r}...")
     payload = raw[1:-1]
-    if bcc(payload) != raw[-1] & SEVEN_BIT_MASK:
+    if raw[-1] > SEVEN_BIT_MASK:
+        raise FrameError(f"BCC {raw[-1]:02X} is not a 7-bit character")
+    if bcc(payload) != raw[-1]:
         raise FrameError(f"BCC {raw[-1]:02X} does not match {bcc(payload):02X}")
+    body = raw[1:-2]
+    bad = next((index for index, byte in enumerate(body) if byte not in _TEXT_BYTES), None)
+    if bad is not None:
+        raise FrameError(f"data block has byte {body[bad]:02X} at {bad + 1}, not text")
     final = raw[-2] == ETX
-    text = raw[1:-2].decode("ascii", "replace")
-    return DataBlock(text, final)
+    return DataBlock(body.decode("ascii"), final)
+
+
+def check_readout_end(text: str) -> None:
+    """FrameError unless ``text`` (a readout's blocks joined) ends with its ``!`` line."""
+    if not text.endswith(f"{END_LINE}\r\n"):
+        raise FrameError(f"data message does not end with its '{END_LINE}' line")
