@@ -54,6 +54,8 @@ def test_settings_from_form_text() -> None:
     assert settings.t2_ms == 500
     assert settings.wake_up and settings.echo and not settings.strip_parity
     assert settings.poll_delay_ms == 200
+    assert settings.max_readout_bytes == 32 * 1024  # the default bound of a readout
+    assert DRIVER.settings({"max_readout_bytes": "65536"}).max_readout_bytes == 65536
     assert DRIVER.settings({"device_address": 42}).device_address == "42"
     assert "mode B" in DRIVER.describe(settings)
 
@@ -72,6 +74,8 @@ def test_settings_from_form_text() -> None:
         {"t2_ms": True},
         {"poll_delay_ms": -1},
         {"wake_up": "maybe"},
+        {"max_readout_bytes": 100},
+        {"max_readout_bytes": 10**7},
     ],
 )
 def test_bad_settings(data: dict[str, Any]) -> None:

@@ -7,7 +7,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 import os
+import random
+import re
 import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,17 +18,25 @@ import pytest
 from custom_components.iec_meter.core.bus import Bus
 from custom_components.iec_meter.core.errors import (
     ConnectionLost,
+    DamagedAnswers,
     MeterError,
     NoResponse,
     ProtocolError,
 )
 from custom_components.iec_meter.core.iec62056 import Iec62056Client, Iec62056Settings
 from custom_components.iec_meter.core.iec62056.constants import MAX_IDENTIFICATION_BYTES
+from custom_components.iec_meter.core.iec62056.messages import (
+    add_even_parity,
+    bcc,
+    data_message,
+    strip_parity,
+)
 from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 
 TZ = ZoneInfo("Europe/Madrid")
 ONCE = Timing(request_timeout_ms=300, retries=0)
+TWICE = Timing(request_timeout_ms=300, retries=1)
 Peer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -153,4 +164,376 @@ async def test_silence_is_no_response_with_a_hint() -> None:
         error, took, _ = await read_once(url)
     assert isinstance(error, NoResponse)
     assert "device address" in str(error) or "device address" in error.hint
+    assert took < 2
+
+
+# --- reads without an end, noise, slow and echoing peers (issue 13, section 6) ---------
+#: Every read below must end well within this (the client's own deadlines are shorter).
+BOUND_S = 4.0
+IDENT = b"/ABC5SIM\r\n"
+DATA_LINES = ("C.1.0(87654321)", "1.8.0(0001234.5*kWh)", "2.7.0(0000500.0*W)")
+#: What the client must read from :data:`DATA_LINES`.
+TRUE_VALUES = {"active_energy_import": 1234.5, "active_power": -0.5}
+
+
+@contextlib.asynccontextmanager
+async def reader_for(
+    url: str,
+    baudrate: int = 2400,
+    timing: Timing = ONCE,
+    eight_bits: bool = False,
+    **settings: Any,
+) -> AsyncIterator[Iec62056Client]:
+    """A client on its own bus to ``url`` (7E1, or 8N1 for a 7E1 meter behind a converter)."""
+    framing = {"bytesize": 8, "parity": "N"} if eight_bits else {"bytesize": 7, "parity": "E"}
+    settings.setdefault("t2_ms", 200)
+    settings.setdefault("poll_delay_ms", 0)
+    settings.setdefault("initial_baudrate", baudrate)
+    async with Bus(LineSettings(url, baudrate=baudrate, **framing), timing) as bus:
+        yield Iec62056Client(bus, Iec62056Settings(**settings), TZ)
+
+
+async def failed_read(url: str, **options: Any) -> tuple[MeterError, float, int]:
+    """One read that must fail within :data:`BOUND_S`: error, seconds, largest buffer seen."""
+    largest = 0
+    async with reader_for(url, **options) as client:
+
+        async def watch() -> None:
+            nonlocal largest
+            while True:
+                largest = max(largest, len(client._buffer))
+                await asyncio.sleep(0.001)
+
+        watcher = asyncio.create_task(watch())
+        started = time.monotonic()
+        try:
+            with pytest.raises(MeterError) as caught:
+                async with asyncio.timeout(BOUND_S):
+                    await client.read_values()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        took = time.monotonic() - started
+    return caught.value, took, largest
+
+
+def assert_not_a_wiring_hint(error: MeterError) -> None:
+    """Bytes came: the generic "check the address and wiring" hint would mislead."""
+    assert "wiring" not in error.hint
+    assert "device address" not in str(error)
+
+
+def said_seconds(error: MeterError) -> float:
+    """The time the message says the read took."""
+    found = re.search(r"after (\d+(?:\.\d+)?) s", str(error))
+    assert found, str(error)
+    return float(found.group(1))
+
+
+async def _endless_identification(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    await reader.read(64)
+    writer.write(b"/")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # printable bytes, never CR LF
+        writer.write(b"ABCDEFGH" * 64)
+        await writer.drain()
+        await asyncio.sleep(0.001)
+
+
+async def test_an_identification_without_end_is_cut_at_its_size() -> None:
+    async with peer(_endless_identification) as url:
+        error, took, largest = await failed_read(url)
+    assert isinstance(error, DamagedAnswers)
+    assert f"identification line longer than {MAX_IDENTIFICATION_BYTES} bytes" in str(error)
+    assert_not_a_wiring_hint(error)
+    assert largest <= MAX_IDENTIFICATION_BYTES
+    assert took < BOUND_S
+
+
+async def _dripping_data(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(64)
+    writer.write(IDENT)
+    await reader.read(64)  # the acknowledgement
+    writer.write(b"\x021.8.0(")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # one byte at a time, never ETX
+        writer.write(b"1")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+
+async def test_a_data_block_that_never_ends_stops_at_its_deadline() -> None:
+    async with peer(_dripping_data) as url:
+        error, took, largest = await failed_read(url, baudrate=9600, max_readout_bytes=256)
+    assert isinstance(error, NoResponse)
+    assert re.search(r"no end of data block after \d+\.\d s at 9600 baud", str(error)), error
+    assert "256 bytes" in str(error)
+    assert_not_a_wiring_hint(error)
+    assert said_seconds(error) <= took
+    assert largest <= 256
+    # The deadline of 256 bytes at 9600 baud, plus the request timeout, not the size cap.
+    assert took < 2.5
+
+
+def _noise(alphabet: bytes | None) -> Peer:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        rng = random.Random(13)
+        await reader.read(64)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # ~960 bytes a second, as a line at 9600 baud
+            burst = rng.randbytes(96)
+            if alphabet is not None:
+                burst = bytes(alphabet[byte % len(alphabet)] for byte in burst)
+            writer.write(burst)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+
+    return handler
+
+
+#: Printable characters and CR LF, but no "/": nothing can start an identification.
+NO_START = bytes(byte for byte in range(0x20, 0x7F) if byte != ord("/")) + b"\r\n"
+
+
+@pytest.mark.parametrize("alphabet", [None, NO_START], ids=["any bytes", "no start character"])
+async def test_noise_instead_of_an_identification(alphabet: bytes | None) -> None:
+    async with peer(_noise(alphabet)) as url:
+        error, took, largest = await failed_read(url)
+    assert isinstance(error, DamagedAnswers)
+    assert "bytes came" in str(error)
+    assert said_seconds(error) <= took + 0.05  # the message says how long it really took
+    assert_not_a_wiring_hint(error)
+    assert largest <= MAX_IDENTIFICATION_BYTES
+    assert took < 2
+
+
+# --- a scripted meter: answers by request kind -------------------------------------------
+#: (kind, how many of that kind came before) -> bytes to send back (parity added if asked).
+Answer = Callable[[str, int], bytes]
+
+
+def scripted(answer: Answer, parity: bool = False, delay: float = 0.0) -> Peer:
+    """A meter that classifies each request (sign-on, option, ack, nak) and answers it."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counts: dict[str, int] = {}
+        while chunk := await reader.read(1024):
+            request = strip_parity(chunk) if parity else chunk
+            if request.startswith(b"/?"):
+                kind = "sign-on"
+            elif request.startswith(b"\x06") and len(request) >= 6:
+                kind = "option"
+            elif request == b"\x06":
+                kind = "ack"
+            elif request == b"\x15":
+                kind = "nak"
+            else:
+                kind = "other"
+            count = counts.get(kind, 0)
+            counts[kind] = count + 1
+            reply = answer(kind, count)
+            if delay:
+                await asyncio.sleep(delay)
+            writer.write(add_even_parity(reply) if parity else reply)
+            await writer.drain()
+
+    return handler
+
+
+def with_bcc(payload: bytes) -> bytes:
+    """``STX payload`` and its BCC (``payload`` ends with ETX or EOT)."""
+    return b"\x02" + payload + bytes((bcc(payload),))
+
+
+GOOD_DATA = data_message(DATA_LINES)
+
+
+def meter_answering(identifications: list[bytes], blocks: list[bytes]) -> Answer:
+    """The n-th sign-on gets the n-th identification (the last one after that); the
+    option select the first block, each NAK the next one."""
+
+    def answer(kind: str, count: int) -> bytes:
+        if kind == "sign-on":
+            return identifications[min(count, len(identifications) - 1)]
+        if kind == "option":
+            return blocks[0]
+        if kind == "nak":
+            return blocks[min(count + 1, len(blocks) - 1)]
+        return b""
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "identification",
+    [
+        b"/ABC7SIM\r\n",  # reserved speed character
+        b"/ABCuSIM\r\n",  # no speed character at all
+        b"/ABCESIM\r\n",  # a mode B speed read in mode C
+        b"/ABC5SI!M\r\n",  # "!" cannot be in an ident
+        b"/A\xc2C5SIM\r\n",  # a byte with bit 7 set
+        b"/ABC5\\\r\n",  # the enhanced mark without its character
+    ],
+    ids=["reserved Z", "bad Z", "mode B Z", "bang", "bit 7", "lone mark"],
+)
+async def test_a_damaged_identification_is_refused_and_read_again(
+    identification: bytes,
+) -> None:
+    sign_ons: list[int] = []
+
+    def answer(kind: str, count: int) -> bytes:
+        if kind == "sign-on":
+            sign_ons.append(count)
+        return meter_answering([identification, IDENT], [GOOD_DATA])(kind, count)
+
+    async with peer(scripted(answer)) as url:
+        async with reader_for(url, timing=TWICE) as client:
+            async with asyncio.timeout(BOUND_S):
+                reading = await client.read_values()
+    assert sign_ons == [0, 1]  # read again after the bad one
+    assert reading.values["active_energy_import"] == 1234.5
+    assert client.last_readout is not None
+    assert client.last_readout.identification.ident == "SIM"
+
+
+#: A block whose 7-bit BCC is right although its content is damaged.
+DAMAGED_BLOCKS = {
+    "no end line": with_bcc(b"1.8.0(0001234.5*kWh)\r\n\x03"),
+    "no data set": with_bcc(b"!\r\n\x03"),
+    "random text": with_bcc(b"q#Zx&)(k\x03"),
+    "bit 7 in a unit": with_bcc(
+        b"C.1.0(87654321)\r\n1.8.0(0001234.5*kWh)\r\n2.7.0(0000500.0*\xd7)\r\n!\r\n\x03"
+    ),
+    "control character": with_bcc(
+        b"C.1.0(87654321)\r\n1.8.0(0001\x1a34.5*kWh)\r\n2.7.0(0000500.0*W)\r\n!\r\n\x03"
+    ),
+}
+
+
+@pytest.mark.parametrize("damaged", DAMAGED_BLOCKS.values(), ids=DAMAGED_BLOCKS.keys())
+async def test_a_block_that_passes_the_bcc_but_is_no_readout_is_asked_again(
+    damaged: bytes,
+) -> None:
+    async with peer(scripted(meter_answering([IDENT], [damaged, GOOD_DATA]))) as url:
+        async with reader_for(url, timing=TWICE) as client:
+            async with asyncio.timeout(BOUND_S):
+                reading = await client.read_values()
+    assert client.naks_sent == 1
+    assert {key: reading.values[key] for key in TRUE_VALUES} == TRUE_VALUES
+    assert client.skipped_lines == 0
+
+
+async def test_a_block_that_is_never_a_readout_is_a_damaged_answer() -> None:
+    empty = DAMAGED_BLOCKS["no data set"]
+    async with peer(scripted(meter_answering([IDENT], [empty]))) as url:
+        error, took, _ = await failed_read(url, timing=TWICE)
+    assert isinstance(error, DamagedAnswers)
+    assert "no data set" in str(error)
+    assert took < BOUND_S
+
+
+def _flip(block: bytes, *hits: tuple[int, int]) -> bytes:
+    """``block`` as an 8N1 port sees it, with (index, bit) hits after the parity was set."""
+    raw = bytearray(add_even_parity(block))
+    for index, bit in hits:
+        raw[index] ^= 1 << bit
+    return bytes(raw)
+
+
+EIGHT_BIT_HITS = {
+    # Two hits in the same bit of two digits: the BCC cancels them, parity does not.
+    "two hits in bit 0": _flip(
+        GOOD_DATA,
+        (GOOD_DATA.index(b"1234.5"), 0),
+        (GOOD_DATA.index(b"1234.5") + 2, 0),
+    ),
+    # Only the parity bit of "W": the data bits are right, the byte is still damaged.
+    "parity bit of a unit": _flip(GOOD_DATA, (GOOD_DATA.index(b"W)"), 7)),
+}
+
+
+@pytest.mark.parametrize("damaged", EIGHT_BIT_HITS.values(), ids=EIGHT_BIT_HITS.keys())
+async def test_parity_errors_on_an_eight_bit_link_are_damaged_blocks(damaged: bytes) -> None:
+    # Parity added to every answer; the damaged block has its own (and its hits) already.
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while chunk := await reader.read(1024):
+            request = strip_parity(chunk)
+            if request.startswith(b"/?"):
+                writer.write(add_even_parity(IDENT))
+            elif request.startswith(b"\x06") and len(request) >= 6:
+                writer.write(damaged)
+            elif request == b"\x15":
+                writer.write(add_even_parity(GOOD_DATA))
+            await writer.drain()
+
+    async with peer(handler) as url:
+        async with reader_for(url, timing=TWICE, eight_bits=True, strip_parity=True) as client:
+            async with asyncio.timeout(BOUND_S):
+                reading = await client.read_values()
+    assert client.naks_sent == 1
+    assert {key: reading.values[key] for key in TRUE_VALUES} == TRUE_VALUES
+    assert client.diagnostics()["parity_errors"] >= 1
+
+
+async def _dripping_identification(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    await reader.read(64)
+    for byte in IDENT:  # slower than the inter-character timeout
+        writer.write(bytes((byte,)))
+        await writer.drain()
+        await asyncio.sleep(0.5)
+    await _until_closed(reader)
+
+
+async def test_an_identification_slower_than_the_timeout_says_so() -> None:
+    async with peer(_dripping_identification) as url:
+        error, took, _ = await failed_read(url)
+    assert isinstance(error, NoResponse)
+    assert "incomplete" in str(error)
+    assert "bytes came" in str(error) or "byte came" in str(error)
+    assert "request timeout" in error.hint
+    assert_not_a_wiring_hint(error)
+    assert took < BOUND_S
+
+
+async def test_answers_after_the_timeout_say_that_bytes_came() -> None:
+    # Each identification comes 0.8 s after its sign-on, after the 0.3 s timeout; the
+    # next try (after the 1.2 s pause) finds it and drops it as stale.
+    answer = meter_answering([IDENT], [GOOD_DATA])
+    async with peer(scripted(answer, delay=0.8)) as url:
+        error, took, _ = await failed_read(url, timing=TWICE, poll_delay_ms=1200)
+    assert isinstance(error, NoResponse)
+    assert "2 tries" in str(error)
+    assert f"{len(IDENT)} bytes came" in str(error)
+    assert "request timeout" in error.hint
+    assert_not_a_wiring_hint(error)
+    assert took < BOUND_S
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    while chunk := await reader.read(1024):
+        writer.write(chunk)
+        await writer.drain()
+
+
+async def test_an_echo_and_nothing_else_hints_the_echo_setting() -> None:
+    async with peer(_echo) as url:
+        error, took, _ = await failed_read(url)
+    assert isinstance(error, NoResponse)
+    assert "echo" in str(error)
+    assert "echo setting" in error.hint
+    assert "wiring" not in error.hint
+    assert took < 2
+
+
+async def test_an_echo_with_the_echo_setting_on_is_a_silent_meter() -> None:
+    async with peer(_echo) as url:
+        error, took, _ = await failed_read(url, echo=True)
+    assert isinstance(error, NoResponse)
+    assert "echo setting" not in error.hint
+    assert "echo" in str(error)  # the message still says that only the echo came
     assert took < 2

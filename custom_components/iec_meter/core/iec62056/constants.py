@@ -115,13 +115,20 @@ DEFAULT_REQUEST_TIMEOUT_MS: Final = 2500
 DEFAULT_POLL_DELAY_MS: Final = 200
 MAX_POLL_DELAY_MS: Final = 60_000
 
-# --- sizes ------------------------------------------------------------------------------
+# --- sizes and deadlines ----------------------------------------------------------------
 #: Longest device address in a sign-on.
 MAX_ADDRESS_LENGTH: Final = 32
-#: A readout bigger than this (garbage included) is refused: it bounds memory and time.
+#: Default bound on a data message's size: long readouts with billing history stay well
+#: under it. It also sets how long a data message may take (see WIRE_TIME_SLACK).
+DEFAULT_MAX_READOUT_BYTES: Final = 32 * 1024
+#: Range of that setting: a readout needs a few lines; the top bounds memory.
+MIN_READOUT_BYTES: Final = 256
 MAX_MESSAGE_BYTES: Final = 256 * 1024
-#: Longest identification line we wait for before giving up on it.
+#: Longest identification line (``/XXXZ\W`` + a 16-character ident + CR LF is 24).
 MAX_IDENTIFICATION_BYTES: Final = 128
+#: A message may take this many times the wire time of its largest allowed size: meters
+#: leave gaps between lines, and a repeated block costs its wire time again.
+WIRE_TIME_SLACK: Final = 2
 #: Partial blocks accepted in one readout.
 MAX_BLOCKS: Final = 1000
 

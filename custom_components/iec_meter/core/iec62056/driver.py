@@ -17,6 +17,7 @@ from .client import (
 from .constants import (
     BAUDRATES,
     DATA_BITS,
+    DEFAULT_MAX_READOUT_BYTES,
     DEFAULT_POLL_DELAY_MS,
     DEFAULT_REQUEST_TIMEOUT_MS,
     DEFAULT_T2_MS,
@@ -40,6 +41,9 @@ WAKE_UP: Final = "wake_up"
 ECHO: Final = "echo"
 STRIP_PARITY: Final = "strip_parity"
 POLL_DELAY_MS: Final = "poll_delay_ms"
+#: Largest data message (bytes); also sets its deadline. Read from stored data only: it
+#: has no form field yet (a field needs its translations).
+MAX_READOUT_BYTES: Final = "max_readout_bytes"
 # Keys of the stored identity.
 MANUFACTURER: Final = "manufacturer"
 SERIAL: Final = "serial"
@@ -140,6 +144,7 @@ class Iec62056Driver(Driver[Iec62056Settings]):
             echo=_bool(data, ECHO),
             strip_parity=_bool(data, STRIP_PARITY),
             poll_delay_ms=_int(data, POLL_DELAY_MS, DEFAULT_POLL_DELAY_MS),
+            max_readout_bytes=_int(data, MAX_READOUT_BYTES, DEFAULT_MAX_READOUT_BYTES),
         )
 
     def client(self, bus: Bus, settings: Iec62056Settings, tz: tzinfo) -> Iec62056Client:
