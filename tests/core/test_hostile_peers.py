@@ -159,3 +159,116 @@ async def test_damaged_header_holding_e5_is_asked_again(no_leaks: None) -> None:
     assert result.body[1] == 0xE5
     assert polls[1] == polls[2]  # the same FCB: a retransmission, not a new poll
     assert session.link.retransmissions == 1
+
+
+# --- Every frame of an answer is looked at; damage is asked again, never polled past ---------
+IDENTITY = VariableFrame(
+    0x08,
+    1,
+    Asdu(TypeId.P_MP_NA_2, 5, 1, count=1, body=bytes.fromhex("24 42 c6 12 e1 02")).encode(),
+).encode()
+#: Offsets in IDENTITY: control byte, type, VSQ, cause, standard date, serial bytes.
+_C, _TYPE, _VSQ, _COT, _DATE, _SERIAL = 4, 7, 8, 9, 13, 15
+
+
+def _cancelling(raw: bytes, up: int, down: int, by: int) -> bytes:
+    """``raw`` with ``by`` added at ``up`` and taken at ``down``: the checksum still fits."""
+    damaged = bytearray(raw)
+    damaged[up] = (damaged[up] + by) % 256
+    damaged[down] = (damaged[down] - by) % 256
+    return bytes(damaged)
+
+
+def one_answer(first: bytes, again: bytes) -> tuple[Script, list[int]]:
+    """A meter with one answer to the identity read, as a real one keeps it.
+
+    The poll after the request gets ``first``; the same poll sent again (same FCB) gets
+    ``again``, the meter's repeat; a new poll (FCB toggled) says "no data": to the
+    meter, a new FCB means its answer arrived. Returns the control bytes of the polls.
+    """
+    polls: list[int] = []
+
+    def class2(frame: FixedFrame | VariableFrame) -> bytes:
+        polls.append(frame.control)
+        if len(polls) == 1:
+            return LOGIN_OK
+        if len(polls) == 2:
+            return first
+        if frame.control == polls[-2]:
+            return again
+        return fixed(SecondaryFunction.NO_DATA)
+
+    return meter_script(class2), polls
+
+
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize(
+    "segment",
+    [
+        SingleCharFrame().encode() + IDENTITY,
+        # Noise that starts where a frame may: idle fill, an E5, then bytes that are no frame.
+        bytes.fromhex("ff e5 00 37 10") + IDENTITY,
+        # A frame for another meter ends just before an E5.
+        fixed(SecondaryFunction.LINK_STATUS, 2) + SingleCharFrame().encode() + IDENTITY,
+    ],
+    ids=["E5 then the answer", "garbage then the answer", "other meter, E5, answer"],
+)
+async def test_a_stray_e5_does_not_hide_the_answer_behind_it(segment: bytes) -> None:
+    """One TCP segment: an E5 ("no data") in front of the real answer; the answer wins."""
+    script, polls = one_answer(segment, segment)
+    async with scripted_meter(script) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            async with asyncio.timeout(BOUND_S):
+                result = await session.request(identity_request(1), TypeId.P_MP_NA_2)
+    assert result.body == bytes.fromhex("24 42 c6 12 e1 02")
+    assert len(polls) == 2  # taken from the first answer: no poll after it
+    assert session.link.retransmissions == 0
+
+
+@pytest.mark.usefixtures("no_leaks")
+@pytest.mark.parametrize(
+    "first",
+    [
+        SingleCharFrame().encode() + IDENTITY[:-2] + bytes((IDENTITY[-2] ^ 1, 0x16)),
+        _cancelling(IDENTITY, _TYPE, _SERIAL, 1),  # 71 became 72, a clock
+        _cancelling(IDENTITY, _VSQ, _SERIAL, 1),  # two objects in six bytes
+        _cancelling(IDENTITY, _COT, _SERIAL, 1),  # cause 6: an activation
+        _cancelling(IDENTITY, _DATE, _SERIAL, 9),  # standard of month 13
+        _cancelling(IDENTITY, _C, _SERIAL, 0x80),  # bit 7 twice: reserved bit of C
+        _cancelling(IDENTITY, _TYPE, _SERIAL, 0x80),  # bit 7 twice: type 199
+    ],
+    ids=["E5 + bad checksum", "type", "count", "cause", "month", "control", "type bit 7"],
+)
+async def test_a_damaged_answer_is_asked_again_with_the_same_fcb(first: bytes) -> None:
+    """Checksum right, structure wrong: the poll goes again and the meter repeats.
+
+    Polling on instead (a new FCB) tells the meter its answer arrived; it has nothing
+    more and the read ends in "no data" after the content timeout, blaming the meter.
+    """
+    script, polls = one_answer(first, IDENTITY)
+    async with scripted_meter(script) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            async with asyncio.timeout(BOUND_S):
+                result = await session.request(identity_request(1), TypeId.P_MP_NA_2)
+    assert result.body == bytes.fromhex("24 42 c6 12 e1 02")
+    assert polls[1] == polls[2]  # the same FCB: a retransmission, not a new poll
+    assert len(polls) == 3
+    assert session.link.retransmissions == 1
+    assert any(item.direction == "rx-damaged" for item in session.link.frame_log.frames())
+
+
+async def test_a_meter_that_repeats_an_odd_answer_is_taken_at_its_word(no_leaks: None) -> None:
+    """The same bytes twice are the meter's, not the line's: the session judges them."""
+    odd = _cancelling(IDENTITY, _TYPE, _SERIAL, 1)  # a clock answer to an identity read
+    script, polls = one_answer(odd, odd)
+    async with scripted_meter(script) as (url, _):
+        async with session_to(url, QUICK) as session:
+            await session.start()
+            with pytest.raises(NoData):
+                async with asyncio.timeout(BOUND_S):
+                    await session.request(identity_request(1), TypeId.P_MP_NA_2)
+    assert polls[1] == polls[2]  # asked once again, then taken (and left by the session)
+    assert polls[3] != polls[2]
+    assert session.link.retransmissions == 1

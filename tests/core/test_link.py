@@ -80,7 +80,7 @@ from custom_components.iec_meter.core.iec102.asdu import Asdu, identity_request 
 from custom_components.iec_meter.core.iec102.constants import TypeId  # noqa: E402
 from custom_components.iec_meter.core.iec102.frames import VariableFrame  # noqa: E402
 from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
-from tests.scripted import meter_script  # noqa: E402
+from tests.scripted import Script, meter_script  # noqa: E402
 
 QUICK = Timing(request_timeout_ms=100, retries=1, content_timeout_ms=300, inter_request_delay_ms=1)
 
@@ -92,9 +92,32 @@ def _data(asdu: Asdu) -> bytes:
 LOGIN_OK = _data(Asdu(TypeId.C_AC_NA_2, 7, 1, count=1, body=b"\x01\0\0\0"))
 
 
-def _sequence(*answers: bytes):
+def repeating(script: Script) -> Script:
+    """``script`` as a real meter runs it: an FCV frame with the last FCB gets the last answer.
+
+    A frame sent again after damage is then answered with what the meter really sent,
+    not with its next answer.
+    """
+    last: list[tuple[bool, bytes]] = []  # FCB and answer of the last FCV frame
+
+    def answer(frame: FixedFrame | VariableFrame) -> bytes:
+        if frame.function == PrimaryFunction.RESET_REMOTE_LINK:
+            last.clear()
+        if frame.fcv and last and last[0][0] == frame.fcb:
+            return last[0][1]
+        sent = script(frame)
+        if frame.fcv:
+            last[:] = [(frame.fcb, sent)]
+        return sent
+
+    return answer
+
+
+def _sequence(*answers: bytes) -> Script:
     queue = [LOGIN_OK, *answers]
-    return meter_script(lambda frame: queue.pop(0) if queue else fixed(SecondaryFunction.NO_DATA))
+    return repeating(
+        meter_script(lambda frame: queue.pop(0) if queue else fixed(SecondaryFunction.NO_DATA))
+    )
 
 
 @pytest.mark.parametrize(

@@ -46,6 +46,8 @@ class SecondaryControlBit(IntFlag):
 
 
 FUNCTION_CODE_MASK: Final = 0x0F
+#: Bit 7 of the control byte is reserved (0) in both directions.
+CONTROL_RESERVED_BIT: Final = 0x80
 
 
 class PrimaryFunction(IntEnum):
@@ -67,6 +69,16 @@ class SecondaryFunction(IntEnum):
     NO_DATA = 9
     LINK_STATUS = 11
 
+
+#: What the meter may answer in a fixed frame (user data always comes in a variable one).
+FIXED_SECONDARY_FUNCTIONS: Final = frozenset(
+    {
+        SecondaryFunction.ACK,
+        SecondaryFunction.NACK_BUSY,
+        SecondaryFunction.NO_DATA,
+        SecondaryFunction.LINK_STATUS,
+    }
+)
 
 #: Primary functions whose frames carry a valid frame count bit.
 FCV_FUNCTIONS: Final = frozenset(
@@ -125,6 +137,8 @@ COT_CAUSE_MASK: Final = 0x3F
 COT_NEGATIVE: Final = 0x40
 COT_TEST: Final = 0x80
 VSQ_COUNT_MASK: Final = 0x7F
+#: VSQ bit 7 (SQ, objects in sequence): the REE profile always sends 0.
+VSQ_SQ_BIT: Final = 0x80
 #: TypeId, VSQ, COT, point address (2), record address.
 ASDU_HEADER_LENGTH: Final = 6
 RECORD_ADDRESS_NONE: Final = 0
@@ -165,6 +179,8 @@ TOTAL_OBJECT_LENGTH: Final = 6
 #: Body of C_CI_NT_2 / C_CI_NU_2: first object, last object, TimeA from, TimeA to.
 RANGE_REQUEST_LENGTH: Final = 12
 TOTAL_QUALIFIER_INVALID: Final = 0x80
+#: Bit 0 of a quality byte: reserved (RES) in the REE layout.
+QUALIFIER_RESERVED_BIT: Final = 0x01
 
 
 class Qualifier(IntFlag):
@@ -231,6 +247,8 @@ ENERGY_VALUE_MASK: Final = 0x3FFFFFFF
 ENERGY_INVALID_BIT: Final = 1 << 31
 #: Bits 27-30: flags of unknown meaning in some libraries; logged when seen.
 ENERGY_SUSPECT_BITS: Final = 0x78000000
+#: Bit 30: neither value nor the invalid flag.
+ENERGY_UNUSED_BITS: Final = 1 << 30
 
 # Object 193: four uint64 blocks (total, L1, L2, L3).
 POWER_BLOCK_COUNT: Final = 4
@@ -244,6 +262,8 @@ POWER_FACTOR_SCALE: Final = 1000
 POWER_EXPORT_BIT: Final = 1 << 58
 POWER_REACTIVE_NEGATIVE_BIT: Final = 1 << 59
 POWER_INVALID_BIT: Final = 1 << 63
+#: Bits 60-62 of a power block are unused.
+POWER_UNUSED_BITS: Final = 0b111 << 60
 
 # Object 194: three 7-byte blocks (L1, L2, L3): current uint24 (0.1 A), uint32 voltage word.
 PHASE_BLOCK_COUNT: Final = 3
@@ -253,6 +273,8 @@ CURRENT_SCALE: Final = 10
 VOLTAGE_VALUE_MASK: Final = 0x3FFFFFFF
 VOLTAGE_SCALE: Final = 10
 VOLTAGE_INVALID_BIT: Final = 1 << 31
+#: Bit 30 of the voltage word is unused.
+VOLTAGE_UNUSED_BITS: Final = 1 << 30
 
 # P_MP_NA_2 (71): standard date (1), manufacturer (1), equipment id (uint32).
 IDENTITY_LENGTH: Final = 6

@@ -3,6 +3,10 @@
 Half duplex, unbalanced: we send one frame and wait for the one answer from our link
 address. A timeout or a damaged answer sends the same frame again with the same FCB (so
 the meter repeats its answer instead of acting twice); a new transaction toggles FCB.
+Damaged means a bad checksum, or a frame whose checksum fits but whose structure does
+not (a control byte no meter sends, or what the request's ``accept`` finds off in
+the ASDU): two hits in one frame can cancel in an 8-bit sum. A meter that sends the
+same bytes again is taken at its word, since noise does not repeat itself.
 Frames for other link addresses, echoes and stale answers are ignored; an answer is
 taken only where the request's ``accept`` expects it (an E5 is an ACK only to a
 SEND/CONFIRM and "no data" only to a poll). When every try fails, the error says why:
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 import logging
 
@@ -21,6 +26,7 @@ from ..errors import DamagedAnswers, MeterBusy, NoResponse, ProtocolError
 from ..frame_log import FrameLog, hex_dump
 from ..timing import Timing
 from ..transport import Transport
+from .checks import control_damage
 from .constants import (
     ASDU_HEADER_LENGTH,
     CORRUPT_FRAME_QUIET_S,
@@ -31,11 +37,13 @@ from .constants import (
     TypeId,
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame, primary_control
-from .parser import DamagedFrame, FrameParser
+from .parser import DamagedFrame, FrameParser, ParsedItem
 
 _LOGGER = logging.getLogger(__name__)
 
 __all__ = [
+    "Accept",
+    "Damage",
     "FrameLog",
     "LinkLayer",
     "Outcome",
@@ -67,7 +75,16 @@ def iec102_frame_log() -> FrameLog:
     return FrameLog(mask=mask_password)
 
 
-Accept = Callable[[Frame], bool]
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """An answer of the kind the request expects whose structure is off (see checks.py)."""
+
+    reason: str
+
+
+#: Takes an answer (True), leaves it (False: not an answer to this request) or finds
+#: it damaged although its checksum is right (ask again with the same FCB).
+Accept = Callable[[Frame], bool | Damage]
 
 
 class Outcome(Enum):
@@ -96,6 +113,8 @@ class LinkLayer:
         self.frame_log = frame_log if frame_log is not None else iec102_frame_log()
         self._parser = FrameParser()
         self._next_fcb = True
+        #: Answers of this exchange found damaged despite their checksum.
+        self._suspects: set[bytes] = set()
         #: Requests sent again because of silence, damage or a busy meter.
         self.retransmissions = 0
 
@@ -125,6 +144,7 @@ class LinkLayer:
     async def _exchange(self, raw: bytes, accept: Accept) -> Frame:
         timing = self.timing
         outcomes: list[Outcome] = []
+        self._suspects.clear()
         for attempt in range(timing.attempts):
             if attempt:
                 self.retransmissions += 1
@@ -174,43 +194,87 @@ class LinkLayer:
         )
 
     async def _wait_answer(self, accept: Accept) -> Frame | Outcome:
-        """The accepted answer, or why there was none."""
+        """The accepted answer, or why there was none.
+
+        Every frame of every read is looked at: a stray E5 in front of the real answer
+        (one TCP segment, or noise that happens to be 0xE5 where a frame may start)
+        must not hide it. An accepted E5 is held until the bytes after it are known:
+        a frame from the meter wins over it, and next to damage or another answer it
+        is not trusted at all (``DAMAGED``: asked again with the same FCB, so the
+        meter repeats whatever it really sent).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timing.request_timeout
         outcome = Outcome.SILENCE
+        single: SingleCharFrame | None = None
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return outcome
+                break
             try:
                 data = await self.transport.receive(remaining)
             except TimeoutError:
-                return outcome
+                break
             for item in self._parser.feed(data):
-                if isinstance(item, DamagedFrame):
-                    self.frame_log.add("rx-damaged", item.raw)
-                    _LOGGER.debug("link %d: damaged frame %s", self.address, item.raw.hex(" "))
-                    outcome = Outcome.DAMAGED
-                    deadline = min(deadline, loop.time() + CORRUPT_FRAME_QUIET_S)
-                    continue
-                dump = self.frame_log.add("rx", item.encode())
-                if isinstance(item, SingleCharFrame):
-                    if accept(item):
-                        _LOGGER.debug("link %d RX %s", self.address, dump)
-                        return item
-                    _LOGGER.debug("link %d: unexpected single character ignored", self.address)
-                    outcome = _worse(outcome, Outcome.UNEXPECTED)
-                    continue
-                if item.from_primary or item.address != self.address:
-                    _LOGGER.debug("link %d: ignored frame %s", self.address, dump)
-                    continue
+                verdict = self._judge(item, accept)
+                if isinstance(verdict, Outcome):
+                    if verdict is Outcome.BUSY:
+                        return verdict
+                    outcome = _worse(outcome, verdict)
+                    if verdict is Outcome.DAMAGED:
+                        deadline = min(deadline, loop.time() + CORRUPT_FRAME_QUIET_S)
+                elif isinstance(verdict, SingleCharFrame):
+                    single = verdict
+                elif verdict is not None:
+                    return verdict
+            if single is not None and outcome is Outcome.SILENCE and not self._parser.pending:
+                return single
+        if single is not None:
+            # An E5 with damage or another answer around it: which one was the meter's?
+            return single if outcome is Outcome.SILENCE else Outcome.DAMAGED
+        return outcome
+
+    def _judge(self, item: ParsedItem, accept: Accept) -> Frame | Outcome | None:
+        """One parsed item: an answer, why it is none, or None (not for us: ignored)."""
+        if isinstance(item, DamagedFrame):
+            self.frame_log.add("rx-damaged", item.raw)
+            _LOGGER.debug("link %d: damaged frame %s", self.address, item.raw.hex(" "))
+            return Outcome.DAMAGED
+        raw = item.encode()
+        if isinstance(item, SingleCharFrame):
+            dump = self.frame_log.add("rx", raw)
+            if accept(item) is True:
                 _LOGGER.debug("link %d RX %s", self.address, dump)
-                if item.function == SecondaryFunction.NACK_BUSY:
-                    return Outcome.BUSY
-                if accept(item):
-                    return item
-                _LOGGER.debug("link %d: unexpected answer ignored", self.address)
-                outcome = _worse(outcome, Outcome.UNEXPECTED)
+                return item
+            _LOGGER.debug("link %d: unexpected single character ignored", self.address)
+            return Outcome.UNEXPECTED
+        if item.from_primary or item.address != self.address:
+            _LOGGER.debug("link %d: ignored frame %s", self.address, self.frame_log.add("rx", raw))
+            return None
+        control = control_damage(item)
+        if control is None and item.function == SecondaryFunction.NACK_BUSY:
+            self.frame_log.add("rx", raw)
+            return Outcome.BUSY
+        verdict = accept(item)
+        if control is None and verdict is False:
+            dump = self.frame_log.add("rx", raw)
+            _LOGGER.debug("link %d: unexpected answer ignored %s", self.address, dump)
+            return Outcome.UNEXPECTED
+        damage = control or (verdict.reason if isinstance(verdict, Damage) else None)
+        if damage is not None:
+            if raw not in self._suspects:
+                # It passed the checksum but not the frame's structure: ask again.
+                self._suspects.add(raw)
+                dump = self.frame_log.add("rx-damaged", raw)
+                _LOGGER.debug("link %d: damaged answer (%s) %s", self.address, damage, dump)
+                return Outcome.DAMAGED
+            # The same bytes twice: no line does that, the meter means them.
+            _LOGGER.debug("link %d: the meter repeats it (%s): taken", self.address, damage)
+            if verdict is False:
+                self.frame_log.add("rx", raw)
+                return Outcome.UNEXPECTED
+        _LOGGER.debug("link %d RX %s", self.address, self.frame_log.add("rx", raw))
+        return item
 
 
 def _worse(current: Outcome, new: Outcome) -> Outcome:

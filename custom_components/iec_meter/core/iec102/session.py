@@ -9,6 +9,9 @@ repeat goes out at once (the answer usually follows it); further polls are paced
 pause that doubles up to a bound, so a meter that has nothing is not polled as fast as
 the line allows. When the content timeout runs out, :class:`NoData` says exactly that:
 the meter answers, it just had nothing.
+
+An answer whose structure is off (see :mod:`.checks`) is polled for again with the
+same FCB, never polled past: a new FCB tells the meter its answer arrived.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..errors import AuthenticationRejected, MeterError, NoData, NotSupported, P
 from ..timing import Timing
 from ..transport import Transport
 from .asdu import Asdu, login_request, logout_request
+from .checks import Expected, answer_damage
 from .constants import (
     NO_DATA_FAST_POLLS,
     NO_DATA_FIRST_PAUSE_S,
@@ -32,7 +36,7 @@ from .constants import (
     TypeId,
 )
 from .frames import FixedFrame, Frame, SingleCharFrame, VariableFrame
-from .link import Accept, FrameLog, LinkLayer
+from .link import Accept, Damage, FrameLog, LinkLayer
 from .settings import Iec102Settings
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,12 +62,25 @@ def _is_link_status(frame: Frame) -> bool:
     return isinstance(frame, FixedFrame) and frame.function == SecondaryFunction.LINK_STATUS
 
 
-def _is_class2_answer(frame: Frame) -> bool:
-    if isinstance(frame, SingleCharFrame):
-        return True
-    if isinstance(frame, VariableFrame):
-        return frame.function == SecondaryFunction.USER_DATA
-    return frame.function == SecondaryFunction.NO_DATA
+def class2_accept(expected: Expected) -> Accept:
+    """What a class 2 poll takes: "no data", or an ASDU that can answer ``expected``.
+
+    An ASDU whose structure cannot be an undamaged answer is :class:`Damage`: the poll
+    goes again with the same FCB and the meter repeats it. Polling on (a new FCB) would
+    tell the meter its answer arrived, and the answer would be lost.
+    """
+
+    def accept(frame: Frame) -> bool | Damage:
+        if isinstance(frame, SingleCharFrame):
+            return True
+        if isinstance(frame, VariableFrame):
+            if frame.function != SecondaryFunction.USER_DATA:
+                return False
+            reason = answer_damage(frame.asdu, expected)
+            return True if reason is None else Damage(reason)
+        return frame.function == SecondaryFunction.NO_DATA
+
+    return accept
 
 
 def negative_answer_error(asdu: Asdu) -> MeterError | None:
@@ -154,10 +171,11 @@ class Iec102Session:
         limit = self.timing.content_timeout if content_timeout is None else content_timeout
         collected: list[Asdu] = []
         request_type = TypeId(request.type_id)
+        expected = Expected(request, answer_type, self.meter.point_address)
         while True:
             # The limit counts from the last piece of content, as a long range takes long.
             deadline = asyncio.get_running_loop().time() + limit
-            answer = await self._poll_content(request_type, deadline, limit)
+            answer = await self._poll_content(expected, deadline, limit)
             if answer.type_id in (request_type, answer_type):
                 if answer.cause in RANGE_END_CAUSES:
                     _LOGGER.debug(
@@ -193,12 +211,13 @@ class Iec102Session:
         await self.link.send_user_data(asdu, _is_confirmation)
         self.round_trips += 1
 
-    async def _poll_content(self, request_type: TypeId, deadline: float, limit: float) -> Asdu:
+    async def _poll_content(self, expected: Expected, deadline: float, limit: float) -> Asdu:
         """Poll class 2 until the meter sends an ASDU; pace repeated "no data" answers."""
         loop = asyncio.get_running_loop()
+        accept = class2_accept(expected)
         empty = 0
         while True:
-            frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, _is_class2_answer)
+            frame = await self._send_fixed(PrimaryFunction.REQUEST_CLASS_2, accept)
             if isinstance(frame, VariableFrame):
                 return Asdu.decode(frame.asdu)
             empty += 1
@@ -206,7 +225,7 @@ class Iec102Session:
             if remaining <= 0:
                 raise NoData(
                     f"link address {self.meter.link_address}: the meter answers but had no "
-                    f"data for {request_type.name} within {limit:g} s"
+                    f"data for {TypeId(expected.request.type_id).name} within {limit:g} s"
                 )
             pause = no_data_pause(empty)
             if pause:
@@ -215,9 +234,9 @@ class Iec102Session:
     async def _poll_answer(self, request: Asdu, answer_type: TypeId, limit: float) -> Asdu:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        request_type = TypeId(request.type_id)
+        expected = Expected(request, answer_type, self.meter.point_address)
         while True:
-            answer = await self._poll_content(request_type, deadline, limit)
+            answer = await self._poll_content(expected, deadline, limit)
             if answer.type_id in (answer_type, request.type_id):
                 error = negative_answer_error(answer)
                 if error is not None:
