@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import termios
 from typing import Any
 
 import pytest
@@ -306,3 +307,29 @@ async def test_speed_change_before_opening_is_connection_lost() -> None:
     transport = Transport(LineSettings("/dev/null", baudrate=300))
     with pytest.raises(ConnectionLost, match="not open"):
         await transport.set_baudrate(9600)
+
+
+def _input_flags(transport: Transport) -> int:
+    serial_transport = transport._transport
+    assert serial_transport is not None
+    return int(termios.tcgetattr(serial_transport.serial.fileno())[0])
+
+
+@pytest.mark.parametrize(("parity", "checked"), [("E", True), ("N", False)])
+async def test_a_port_with_parity_checks_it_on_what_it_receives(parity: str, checked: bool) -> None:
+    """INPCK: a byte with a parity error arrives as NUL (and breaks its frame's checksum).
+
+    A pseudo-terminal cannot make a parity error; it keeps the flag, which is what is
+    shown here, also after a speed change (serialx writes every flag again then).
+    """
+    async with serving(make_line(), pty=True) as path:
+        transport = Transport(LineSettings(path, parity=parity, baudrate=300))
+        await transport.open()
+        try:
+            flags = _input_flags(transport)
+            assert bool(flags & termios.INPCK) is checked
+            assert not flags & (termios.IGNPAR | termios.PARMRK)  # NUL, not dropped or marked
+            await transport.set_baudrate(9600)
+            assert bool(_input_flags(transport) & termios.INPCK) is checked
+        finally:
+            await transport.close()

@@ -26,6 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 try:
     import termios
 except ImportError:  # pragma: no cover - Windows has no termios
+    termios = None  # type: ignore[assignment]
     _PORT_SETUP_ERRORS: tuple[type[Exception], ...] = ()
 else:
     # serialx before 1.15 lets termios.error (not an OSError) through when the port
@@ -185,6 +186,7 @@ class Transport:
         self._transport = transport
         self._protocol = protocol
         self.baudrate = settings.baudrate
+        self._check_input_parity()
         _LOGGER.debug("opened %s", settings.url)
         if settings.settle_delay:
             await asyncio.sleep(settings.settle_delay)
@@ -248,7 +250,35 @@ class Transport:
                 f"{self.settings.url}: cannot switch to {baudrate} baud: {err}"
             ) from err
         self.baudrate = baudrate
+        # Both serialx releases write the whole termios again: the parity check too.
+        self._check_input_parity()
         _LOGGER.debug("%s: now at %d baud", self.settings.url, baudrate)
+
+    def _check_input_parity(self) -> None:
+        """Have a local port with parity E/O check it on what it receives.
+
+        serialx (1.7 to 1.15 at least) has no option for it: it builds the input flags
+        without INPCK, so a character with a parity error arrives as a good byte and
+        only the protocol's checksum stands between it and a reading. With INPCK (and
+        neither IGNPAR nor PARMRK) the kernel delivers such a character as NUL: the
+        frame is then damaged for certain (or right, if the byte was NUL) and asked
+        again at once. POSIX only, set on the port's descriptor after serialx; on
+        Windows serialx leaves the DCB's fParity as the driver has it. A network URL
+        has no parity of its own: the converter's serial side checks it, or not.
+        """
+        settings = self.settings
+        transport = self._transport
+        if settings.parity == "N" or is_network_url(settings.url) or termios is None:
+            return
+        if transport is None:
+            return
+        try:
+            fd = transport.serial.fileno()
+            attributes = termios.tcgetattr(fd)
+            attributes[0] = (attributes[0] | termios.INPCK) & ~(termios.IGNPAR | termios.PARMRK)
+            termios.tcsetattr(fd, termios.TCSANOW, attributes)
+        except (OSError, ValueError, AttributeError, termios.error) as err:
+            _LOGGER.debug("%s: parity of received bytes not checked: %s", settings.url, err)
 
     def discard_input(self) -> bytes:
         """Drop (and return) bytes received but not yet read."""
