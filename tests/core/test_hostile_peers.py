@@ -272,3 +272,28 @@ async def test_a_meter_that_repeats_an_odd_answer_is_taken_at_its_word(no_leaks:
     assert polls[1] == polls[2]  # asked once again, then taken (and left by the session)
     assert polls[3] != polls[2]
     assert session.link.retransmissions == 1
+
+
+async def test_an_e5_with_a_frame_start_after_it_is_settled_within_a_frame_time(
+    no_leaks: None,
+) -> None:
+    """E5 then a lone 0x68 (the start of nothing): "no data" once no frame can follow.
+
+    The link waits as long as the longest frame takes, not the (here long) timeout,
+    then takes the E5 and polls on.
+    """
+    polls: list[int] = []
+    answers = [LOGIN_OK, SingleCharFrame().encode() + b"\x68", IDENTITY]
+
+    def class2(frame: FixedFrame | VariableFrame) -> bytes:
+        polls.append(frame.control)
+        return answers[min(len(polls), len(answers)) - 1]
+
+    slow = Timing(request_timeout_ms=10_000, retries=0, content_timeout_ms=5_000)
+    async with scripted_meter(meter_script(class2)) as (url, _):
+        async with session_to(url, slow) as session:
+            await session.start()
+            async with asyncio.timeout(BOUND_S):
+                result = await session.request(identity_request(1), TypeId.P_MP_NA_2)
+    assert result.body == bytes.fromhex("24 42 c6 12 e1 02")
+    assert len(polls) == 3 and polls[2] != polls[1]  # "no data", then a new poll

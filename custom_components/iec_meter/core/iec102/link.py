@@ -32,6 +32,8 @@ from .constants import (
     CORRUPT_FRAME_QUIET_S,
     PASSWORD_LENGTH,
     START_VARIABLE,
+    VARIABLE_FRAME_OVERHEAD,
+    VARIABLE_MAX_LENGTH,
     PrimaryFunction,
     SecondaryFunction,
     TypeId,
@@ -51,6 +53,8 @@ __all__ = [
     "mask_password",
 ]
 
+#: Bytes of the longest frame: L = 255 plus 68 L L 68 ... CS 16.
+_LONGEST_FRAME = VARIABLE_MAX_LENGTH + VARIABLE_FRAME_OVERHEAD
 #: Offset of the ASDU inside a variable frame (68 L L 68 C A A).
 _ASDU_OFFSET = 7
 _PASSWORD_OFFSET = _ASDU_OFFSET + ASDU_HEADER_LENGTH
@@ -227,12 +231,22 @@ class LinkLayer:
                     single = verdict
                 elif verdict is not None:
                     return verdict
-            if single is not None and outcome is Outcome.SILENCE and not self._parser.pending:
-                return single
+            if single is not None and outcome is Outcome.SILENCE:
+                if not self._parser.pending:
+                    return single
+                # Bytes after the E5 may be the start of the real answer: wait for the
+                # rest of it, as long as the longest frame takes, not the whole timeout.
+                deadline = min(deadline, loop.time() + self._longest_frame_s())
         if single is not None:
             # An E5 with damage or another answer around it: which one was the meter's?
             return single if outcome is Outcome.SILENCE else Outcome.DAMAGED
         return outcome
+
+    def _longest_frame_s(self) -> float:
+        """Seconds the longest frame takes on the line, plus the quiet time after damage."""
+        line = self.transport.settings
+        wire = _LONGEST_FRAME * line.bits_per_byte / self.transport.baudrate
+        return wire + CORRUPT_FRAME_QUIET_S
 
     def _judge(self, item: ParsedItem, accept: Accept) -> Frame | Outcome | None:
         """One parsed item: an answer, why it is none, or None (not for us: ignored)."""
