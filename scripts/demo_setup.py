@@ -894,6 +894,9 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
     log(f"Home Assistant answers after {time.monotonic() - started:.0f}s")
     await onboard(api, steps, args)
     log(f"Home Assistant {api.versions.get('homeassistant')} is running")
+    if args.onboard_only:
+        # The browser test adds the meters itself, as a user would.
+        return 0
     entry = await ensure_entry(api, args.meter_url, _iec102_answers(args), args.timeout)
     sensors = await find_sensors(api, entry["entry_id"], args.timeout, WANTED_SENSORS)
     entity = {suffix: item["entity_id"] for suffix, item in sensors.items()}
@@ -963,6 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf.add_argument("--meter-password", type=int, default=1)
     conf.add_argument("--optical-url", help="socket://HOST:PORT of an IEC 62056-21 meter")
     conf.add_argument("--optical-name", default="Household meter")
+    conf.add_argument("--onboard-only", action="store_true", help="no entries, no energy prefs")
     args = parser.parse_args(argv)
     if args.command == "requirements":
         return cmd_requirements(args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 import contextlib
 from datetime import datetime
+import os
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -96,3 +97,8 @@ def _detect_blocking_calls() -> None:
 
     if not block_async_io._BLOCKED_CALLS.calls:
         block_async_io.enable()
+
+
+#: The browser test needs a running Home Assistant and Chromium: scripts/browser-test
+#: starts both and sets IEC_METER_BROWSER; the ordinary run leaves it out.
+collect_ignore = [] if os.environ.get("IEC_METER_BROWSER") else ["browser"]

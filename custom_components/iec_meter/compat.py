@@ -1,34 +1,25 @@
-"""Typing across the Home Assistant versions we support (2026.2 to the newest).
+"""Typing across the Home Assistant versions we support (2026.5 to the newest).
 
-Home Assistant 2026.3 and later need Python 3.14, so for the type checker the Python
-version tells the Home Assistant range: on 3.14, form schemas are typed as probatio
-schemas (voluptuous code keeps working at run time through probatio's compatibility
-layer) and repair flows return ``RepairsFlowResult``. Nothing here is imported at run
-time, so an older or newer Home Assistant never fails on a missing name.
+Both ends run on Python 3.14, yet their flow types differ: 2026.5 types a form's schema as
+a voluptuous schema and a repair step's result as ``FlowResult``; from 2026.9 a form's
+schema is a probatio schema (voluptuous code keeps working at run time through probatio's
+compatibility layer) and a repair step returns ``RepairsFlowResult``. One annotation cannot
+name both, so these two are left open to the type checker. Nothing here is imported at run
+time beyond voluptuous, so no Home Assistant version fails on a missing name.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import voluptuous as vol
 
-if TYPE_CHECKING:
-    if sys.version_info >= (3, 14):
-        from homeassistant.components.repairs import RepairsFlowResult
-        import probatio
-
-        FixFlowResult = RepairsFlowResult
-        FormSchema = probatio.Schema
-    else:
-        from homeassistant.data_entry_flow import FlowResult
-
-        FixFlowResult = FlowResult
-        # 2026.2 types data_schema as a plain voluptuous schema: anything goes.
-        FormSchema = Any
+#: A form's schema, as the running Home Assistant types ``data_schema``.
+type FormSchema = Any
+#: What a repair flow's step returns on the running Home Assistant.
+type FixFlowResult = Any
 
 
 def form_schema(fields: dict[Any, Any]) -> FormSchema:
-    """A voluptuous schema, typed as the running Home Assistant's form schema."""
-    return cast("FormSchema", vol.Schema(fields))
+    """A voluptuous schema, handed to Home Assistant as its form schema."""
+    return vol.Schema(fields)

@@ -9,6 +9,7 @@ from enum import Enum
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowHandler
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -63,6 +64,7 @@ from simulator.iec62056_meter import Iec62056MeterConfig, SimulatedIec62056Meter
 from simulator.line import MeterLine
 from simulator.meter_model import MeterModel
 from tests.conftest import MADRID, make_line
+from tests.integration import frontend_rules
 
 #: Fixed meter clock so values and snapshots repeat.
 METER_TIME = datetime(2026, 6, 21, 13, 0, tzinfo=MADRID)
@@ -84,6 +86,28 @@ FAST_OPTIONS = {
 @pytest.fixture(autouse=True)
 def _custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load custom_components/iec_meter."""
+
+
+@pytest.fixture(autouse=True)
+def _forms_a_browser_can_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every form a flow serves in any test must be one the frontend fills and sends.
+
+    The frontend's initial-data rule is replayed on it (tests/integration/frontend_rules.py):
+    every default must reach the data the form starts with, inside sections too, or the
+    user would have to type it (and the frontend refuses the form until they do).
+    """
+    original = FlowHandler.async_show_form
+
+    def checked(self: FlowHandler, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if result.get("data_schema") is not None:
+            schema = frontend_rules.serialized(result["data_schema"])
+            data = frontend_rules.initial_data(schema)
+            lost = frontend_rules.defaults_lost(schema, data)
+            assert not lost, f"step {result['step_id']}: the frontend drops defaults {lost}"
+        return result
+
+    monkeypatch.setattr(FlowHandler, "async_show_form", checked)
 
 
 @dataclass

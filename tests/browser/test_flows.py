@@ -1,0 +1,190 @@
+"""Every flow of the integration, walked in Chromium as a new user walks it.
+
+Only what a user must type is typed: the defaults must carry the rest. The tests run in
+order and build on each other (the meters added first are reconfigured later), in one
+logged-in tab. Each asserts that its flow finished and that the entities are there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+import contextlib
+import re
+import sys
+
+from playwright.async_api import expect
+import pytest
+
+from .conftest import STEP_MS, Env, Ui
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+IEC102_METER = "Spanish utility meter with IEC 870-5-102 (REE) telemetering"
+IEC62056_METER = "Meter with an optical port read by an IEC 62056-21 head"
+NETWORK = "Network converter (TCP)"
+
+
+async def start_integration_flow(ui: Ui) -> None:
+    """Settings → Devices & services → Add integration → IEC Meter."""
+    await ui.open("/config/integrations/dashboard")
+    await ui.page.get_by_role("button", name="Add integration").click()
+    search = ui.page.get_by_placeholder("Search for a brand name")
+    await search.fill("IEC Meter")
+    await ui.shot("add integration")
+    await ui.page.get_by_text("IEC Meter", exact=True).last.click()
+
+
+async def open_integration(ui: Ui) -> None:
+    """The integration's own page, with its connections and meters."""
+    await ui.open("/config/integrations/integration/iec_meter")
+    await expect(ui.page.get_by_text("IEC Meter").first).to_be_visible(timeout=STEP_MS)
+
+
+async def expect_entity(ui: Ui, device: str, entity: str) -> None:
+    """Settings → Entities, searched for ``entity``, lists it under the device ``device``."""
+    await ui.open("/config/entities")
+    await ui.page.get_by_placeholder(re.compile(r"^Search \d+ entities")).fill(entity)
+    await expect(ui.page.get_by_text(entity, exact=True).first).to_be_visible(timeout=STEP_MS)
+    await expect(ui.page.get_by_text(device, exact=True).first).to_be_visible()
+    await ui.shot(f"entities {device}")
+
+
+async def start_subentry_flow(ui: Ui, button: str, connection: str) -> None:
+    """The integration page's "Add meter" / "Add gateway", for the connection named."""
+    await open_integration(ui)
+    await ui.page.get_by_role("button", name=button, exact=True).click()
+    # With several connections, Home Assistant asks which one first.
+    # The chooser lists each connection as a button named by its title.
+    chooser = ui.page.get_by_role("button", name=connection, exact=True)
+    with contextlib.suppress(AssertionError):
+        await expect(chooser).to_be_visible(timeout=5_000)
+        await ui.shot(f"{button} which connection")
+        await chooser.click()
+
+
+def connection_title(url: str) -> str:
+    """How a connection is titled on the integration page."""
+    return url.removeprefix("socket://")
+
+
+async def test_add_iec102_hub(ui: Ui, env: Env) -> None:
+    """ "Add integration" for an IEC 102 meter on a network converter."""
+    host, port = env.host_port(env.meter_url)
+    await start_integration_flow(ui)
+    await ui.choose("Which kind of meter?", IEC102_METER)
+    await ui.submit("Your utility")
+    await ui.choose("How is the meter connected?", NETWORK)
+    await ui.typed("Network converter", {"Host": host, "TCP port": port})
+    await ui.typed("Meter", {"Name": "Shop", "Link address": "1", "Read password": "1"})
+    await ui.finish()
+    await expect_entity(ui, "Shop", "Energy import")
+
+
+async def test_add_iec62056_hub(ui: Ui, env: Env) -> None:
+    """ "Add integration" for an IEC 62056-21 meter read through an optical head."""
+    host, port = env.host_port(env.optical_url)
+    await start_integration_flow(ui)
+    await ui.choose("Which kind of meter?", IEC62056_METER)
+    await ui.choose("How is the meter connected?", NETWORK)
+    await ui.typed("Network converter", {"Host": host, "TCP port": port})
+    await ui.typed("Meter", {"Name": "Flat"})
+    await ui.submit("Values to show")
+    await ui.finish()
+    await expect_entity(ui, "Flat", "Energy import")
+
+
+async def test_add_meter_on_a_connection(ui: Ui, env: Env) -> None:
+    """ "Add meter": a second IEC 102 meter on the same bus."""
+    await start_subentry_flow(ui, "Add meter", connection_title(env.meter_url))
+    await ui.submit("Your utility")
+    await ui.typed("Meter", {"Name": "Garage", "Link address": "2", "Read password": "2"})
+    await ui.finish()
+    await expect_entity(ui, "Garage", "Energy import")
+
+
+async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
+    """ "Reconfigure meter" opens with the meter's values and saves them unchanged."""
+    await open_integration(ui)
+    row = (
+        ui.page.get_by_role("listitem")
+        .filter(has_text="Shop")
+        .filter(has=ui.page.get_by_role("button", name="Reconfigure meter"))
+    )
+    await row.get_by_role("button", name="Reconfigure meter").first.click()
+    await ui.expect_step("Reconfigure meter")
+    link = ui.dialog.get_by_role("spinbutton", name=re.compile(r"^Link address\*?$"))
+    await expect(link).to_have_value("1")
+    await ui.submit("Reconfigure meter")
+    await ui.finish()
+
+
+async def test_options(ui: Ui, env: Env) -> None:
+    """A connection's options ("Configure") save with their defaults."""
+    await open_integration(ui)
+    await ui.page.get_by_role("button", name="Configure").first.click()
+    await ui.submit("Polling and timing")
+    await ui.finish()
+
+
+async def test_add_gateway(ui: Ui, env: Env) -> None:
+    """ "Add gateway" with its defaults; the gateway's entities appear."""
+    await start_subentry_flow(ui, "Add gateway", connection_title(env.meter_url))
+    await ui.submit("Pass-through gateway")
+    await ui.finish()
+    await open_integration(ui)
+    await expect(ui.page.get_by_text(re.compile(r"Gateway 127\.0\.0\.1:\d+")).first).to_be_visible()
+    await ui.shot("gateway added")
+
+
+@contextlib.asynccontextmanager
+async def simulator(*args: str) -> AsyncIterator[str]:
+    """An IEC 102 simulator process (the demo's kind), its URL while the block runs."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "simulator",
+        "iec102",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            while not (line := (await process.stdout.readline()).decode()).startswith("READY "):
+                assert line, "the simulator exited before it was ready"
+        yield line.split()[1]
+    finally:
+        process.terminate()
+        async with asyncio.timeout(30):
+            await process.wait()
+
+
+async def test_password_repair(ui: Ui) -> None:
+    """A meter whose password changed raises a repair; the user types the new one."""
+    serial = ("--serial-number", "48399999", "--link-address", "7")
+    async with simulator("--tcp", "127.0.0.1:0", "--password", "3", *serial) as url:
+        host, port = Env.host_port(url)
+        await start_integration_flow(ui)
+        await ui.choose("Which kind of meter?", IEC102_METER)
+        await ui.submit("Your utility")
+        await ui.choose("How is the meter connected?", NETWORK)
+        await ui.typed("Network converter", {"Host": host, "TCP port": port})
+        await ui.typed("Meter", {"Name": "Office", "Link address": "7", "Read password": "3"})
+        await ui.finish()
+    # The utility changed the password: the same meter now wants 4.
+    async with simulator("--tcp", f"{host}:{port}", "--password", "4", *serial):
+        await ui.open("/config/repairs")
+        issue = ui.page.get_by_text("Meter Office rejected its password").first
+        # The next poll (every 30 s) finds the password rejected.
+        await expect(issue).to_be_visible(timeout=120_000)
+        await ui.shot("repair listed")
+        await issue.click()
+        await ui.typed("New password for Office", {"Read password": "4"})
+        await ui.finish()
+        await ui.open("/config/repairs")
+        await expect(ui.page.get_by_text("Meter Office rejected its password")).to_have_count(
+            0, timeout=STEP_MS
+        )
+        await ui.shot("repair fixed")
