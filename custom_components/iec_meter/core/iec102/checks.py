@@ -3,19 +3,31 @@
 The FT1.2 checksum is a sum modulo 256, so two hits in one frame that cancel (the same
 bit flipped up in one byte and down in another, or bit 7 twice) pass it; on a noisy
 line that is a register off by millions or a current of 13,108 A. The frame itself
-still has fields whose values are fixed or bounded by the layout, and most of those
-hits land in one of them: the header (type, object count, cause, addresses), the
-object addresses, the time tags (ranges, and the one stamp every object of an
-instantaneous answer repeats) and bits the layout leaves unused.
+still has fields whose values are fixed or bounded by the layout, and many hits land
+in one of them:
+
+- the control byte (reserved bit, functions a meter sends in that kind of frame);
+- the ASDU header: a known type, SQ and T bits clear, a known cause, cause 5 on data
+  and 7 on the session's confirmations, P/N set on refusals (a hit turning 5 into 13
+  or 17 would quietly end a range read), the record of the request (any profile
+  record for profile data), echoes equal to the request;
+- the object count against the length, object addresses in order and as asked;
+- time tags: minute, hour, day, month and year in range and a real date, profile
+  periods ending on their record's grid, and the one stamp every object of an
+  instantaneous answer repeats (compared byte for byte);
+- bits the layout leaves unused, reserved quality bits, a power factor above 1.
 
 :func:`answer_damage` says why an ASDU cannot be an undamaged answer to the request,
 or None. The link then sends the request again with the same FCB, so the meter
-repeats its answer; a meter that repeats a frame exactly is taken at its word (the
-check was wrong about that meter, see :mod:`.link`). Nothing here judges whether a
-value is plausible: hits inside the value bits of a register are left to the caller.
+repeats its answer; a meter that repeats a frame exactly is taken at its word (a rule
+here was wrong about that meter, see :mod:`.link`). The point address is left to the
+session. Nothing here judges whether a value is plausible: two hits inside the value
+bits of registers are left to the caller (tests/core/test_answer_checks.py counts
+them).
 
 What real meters set is left alone (PROTOCOLS.md): the weekday, the RES1 bits of the
-hour, the ETI/PTI bits of the month and the TIS bit of the minute of a TimeA.
+hour, the ETI/PTI bits of the month and the TIS bit of the minute of a TimeA; RES2
+(bit 7 of the year) too, for want of a source either way.
 """
 
 from __future__ import annotations
