@@ -541,7 +541,7 @@ def _iec102_answers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "name": args.meter_name,
             "link_address": args.link_address,
             "point_address": args.point_address,
-            "password": args.meter_password,
+            "password": str(args.meter_password),
         },
     }
 

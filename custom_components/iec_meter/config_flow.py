@@ -66,6 +66,7 @@ from .core.timing import MAX_REQUEST_TIMEOUT_MS, MIN_RECONNECT_DELAY_MS, MIN_REQ
 from .core.transport import is_network_url
 from .data import IecMeterConfigEntry
 from .schemas import (
+    InvalidSecret,
     box,
     choices,
     connection_title,
@@ -91,6 +92,17 @@ from .validation import (
     meter_unique_id,
     probe,
 )
+
+
+def _entered(
+    driver: Driver[Any], user_input: Mapping[str, Any], errors: dict[str, str]
+) -> dict[str, Any] | None:
+    """The meter settings entered, or None with the field's error for a bad password."""
+    try:
+        return meter_data(driver, user_input)
+    except InvalidSecret as err:
+        errors[err.key] = "invalid_password"
+        return None
 
 
 def _preset(driver: Driver[Any], name: str | None) -> Mapping[str, Any]:
@@ -260,8 +272,7 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """The first meter: its settings, proven by reading the meter."""
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None:
-            settings = meter_data(driver, user_input)
+        if user_input is not None and (settings := _entered(driver, user_input, errors)):
             meter = await check_new_meter(self.hass, None, self._connection, settings)
             if meter.duplicate:
                 return self.async_abort(reason="meter_already_configured")
@@ -406,8 +417,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         entry: IecMeterConfigEntry = self._get_entry()
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None:
-            settings = meter_data(driver, user_input)
+        if user_input is not None and (settings := _entered(driver, user_input, errors)):
             meter = await check_new_meter(self.hass, entry, entry.data, settings)
             if meter.duplicate:
                 return self.async_abort(reason="meter_already_configured")
@@ -451,8 +461,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None:
-            settings = meter_data(driver, user_input)
+        if user_input is not None and (settings := _entered(driver, user_input, errors)):
             snapshot, error = await probe(self.hass, entry, entry.data, settings)
             if snapshot is not None:
                 chosen = {key: subentry.data.get(key, []) for key in (CONF_SIGNALS, CONF_DATA)}

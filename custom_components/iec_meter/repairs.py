@@ -16,7 +16,7 @@ import voluptuous as vol
 from .compat import form_schema
 from .connection import driver_of
 from .core.driver import FieldKind
-from .schemas import box
+from .schemas import InvalidSecret, secret_value, setting_selector
 from .validation import meter_record, meter_unique_id, probe
 
 if TYPE_CHECKING:
@@ -45,8 +45,16 @@ class PasswordRepairFlow(RepairsFlow):
         driver = driver_of(entry.data)
         secrets = [field for field in driver.meter_fields if field.kind is FieldKind.SECRET]
         errors: dict[str, str] = {}
+        settings: dict[str, Any] | None = None
         if user_input is not None:
-            settings = {**subentry.data, **{f.key: int(user_input[f.key]) for f in secrets}}
+            try:
+                settings = {
+                    **subentry.data,
+                    **{field.key: secret_value(field, user_input[field.key]) for field in secrets},
+                }
+            except InvalidSecret as err:
+                errors[err.key] = "invalid_password"
+        if settings is not None:
             snapshot, error = await probe(self.hass, entry, entry.data, settings)
             if snapshot is not None:
                 record = {
@@ -62,10 +70,7 @@ class PasswordRepairFlow(RepairsFlow):
         return self.async_show_form(
             step_id="password",
             data_schema=form_schema(
-                {
-                    vol.Required(field.key): box(field.minimum or 0, field.maximum or 2**32 - 1)
-                    for field in secrets
-                }
+                {vol.Required(field.key): setting_selector(field) for field in secrets}
             ),
             errors=errors,
             description_placeholders={"meter": subentry.title},

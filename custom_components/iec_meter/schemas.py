@@ -203,8 +203,13 @@ def network_schema(driver: Driver[Any], defaults: Mapping[str, Any]) -> FormSche
     )
 
 
-def _selector(field: SettingField) -> Any:
-    if field.kind in (FieldKind.NUMBER, FieldKind.SECRET):
+def setting_selector(field: SettingField) -> Any:
+    """How one meter setting is entered: a secret in a masked box."""
+    if field.kind is FieldKind.SECRET:
+        return selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+        )
+    if field.kind is FieldKind.NUMBER:
         return box(
             field.minimum if field.minimum is not None else 0,
             field.maximum if field.maximum is not None else 2**32 - 1,
@@ -260,11 +265,14 @@ def meter_schema(
         value = defaults.get(field.key, field.default)
         if value is None and field.key == "time_zone":
             value = default_zone
-        return vol.UNDEFINED if value is None else value
+        if value is None:
+            return vol.UNDEFINED
+        # A masked box holds text; the stored password is a number.
+        return str(value) if field.kind is FieldKind.SECRET else value
 
     def add(fields: dict[Any, Any], field: SettingField) -> None:
         marker = vol.Optional if field.kind is FieldKind.TEXT else vol.Required
-        fields[marker(field.key, default=default(field))] = _selector(field)
+        fields[marker(field.key, default=default(field))] = setting_selector(field)
 
     fields: dict[Any, Any] = {}
     advanced: dict[Any, Any] = {}
@@ -286,13 +294,37 @@ def unfolded(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return {**user_input, **user_input.get(ADVANCED, {})}
 
 
+class InvalidSecret(ValueError):
+    """A password that the meter's protocol cannot take (e.g. letters where a number goes)."""
+
+    def __init__(self, key: str) -> None:
+        """Say which field."""
+        super().__init__(key)
+        self.key = key
+
+
+def secret_value(field: SettingField, entered: Any) -> int:
+    """A numeric password typed into its masked box, checked against its range."""
+    text = str(entered).strip()
+    low = field.minimum if field.minimum is not None else 0
+    high = field.maximum if field.maximum is not None else 2**32 - 1
+    if not text.isdecimal() or not low <= int(text) <= high:
+        raise InvalidSecret(field.key)
+    return int(text)
+
+
 def meter_data(driver: Driver[Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """The entered meter settings (the folded part unfolded), numbers as numbers."""
+    """The entered meter settings (the folded part unfolded), numbers as numbers.
+
+    Raises :class:`InvalidSecret` for a password its protocol cannot take.
+    """
     entered = unfolded(user_input)
     data: dict[str, Any] = {}
     for field in meter_fields(driver):
         value = entered.get(field.key, field.default)
-        if field.kind in (FieldKind.NUMBER, FieldKind.SECRET) and value is not None:
+        if field.kind is FieldKind.SECRET and value is not None:
+            value = secret_value(field, value)
+        elif field.kind is FieldKind.NUMBER and value is not None:
             value = int(value)
         elif field.kind is FieldKind.TEXT:
             value = str(value or "").strip()

@@ -14,17 +14,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_validation as cv
+import voluptuous_serialize
 
-try:  # Home Assistant 2026.9+ serializes with probatio
-    from probatio import to_field_list as _convert
-except ImportError:  # pragma: no cover - the floor leg
-    from voluptuous_serialize import convert as _convert
+
+def _custom(schema: Any) -> Any:
+    """Home Assistant's serializer, with sections done here.
+
+    From 2026.9 Home Assistant serializes a section's inner schema with probatio, which
+    cannot read the plain voluptuous schemas that tests (without Home Assistant's
+    bootstrap) build; voluptuous-serialize renders them as the frontend receives them.
+    """
+    if isinstance(schema, section):
+        return {
+            "type": "expandable",
+            "schema": serialized(schema.schema),
+            "expanded": not schema.options["collapsed"],
+        }
+    return cv.custom_serializer(schema)
 
 
 def serialized(schema: Any) -> list[dict[str, Any]]:
-    """The schema as the frontend receives it (as Home Assistant's flow views send it)."""
-    fields: list[dict[str, Any]] = _convert(schema, custom_serializer=cv.custom_serializer)
+    """The schema as the frontend receives it."""
+    fields: list[dict[str, Any]] = voluptuous_serialize.convert(schema, custom_serializer=_custom)
     return fields
 
 

@@ -55,7 +55,7 @@ from .conftest import (
     signals_of,
 )
 
-METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1}
+METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: "1"}
 DEFAULT_OPTIONS = default_options(get_driver("iec102"))
 
 
@@ -162,8 +162,8 @@ async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
         result = await configure(hass, result, {**bad, CONF_DEVICE: path})
         assert result["step_id"] == "meter"
         schema_defaults = form_defaults(result)
-        assert schema_defaults[CONF_PASSWORD] == 7  # Iberdrola preset
-        result = await configure(hass, result, {**METER, CONF_PASSWORD: 7})
+        assert schema_defaults[CONF_PASSWORD] == "7"  # Iberdrola preset
+        result = await configure(hass, result, {**METER, CONF_PASSWORD: "7"})
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"] == {
             CONF_PROTOCOL: "iec102", CONF_DEVICE: path, CONF_BAUDRATE: 9600, CONF_BYTESIZE: 8,
@@ -228,7 +228,7 @@ async def test_connection_already_configured(hass: HomeAssistant, simulated: Sim
     ("meter", "error"),
     [
         ({CONF_LINK_ADDRESS: 9}, "no_response"),
-        ({CONF_PASSWORD: 2}, "invalid_auth"),
+        ({CONF_PASSWORD: "2"}, "invalid_auth"),
         ({CONF_POINT_ADDRESS: 5}, "not_supported"),
     ],
 )
@@ -274,14 +274,22 @@ def _short_identity() -> Any:
 
     answers = [Asdu(183, 7, 1, count=1, body=b"\x01\0\0\0"), Asdu(71, 5, 1, count=1, body=b"\x24")]
 
+    last: dict[str, Any] = {}
+
     def script(frame: Any) -> bytes:
         if frame.function == 9:
             return FixedFrame(0x0B, 1).encode()
         if frame.function in (0, 3):
             return FixedFrame(0x00, 1).encode()
+        # A request repeated with the same FCB gets the same answer, as from a real meter.
+        if last.get("control") == frame.control:
+            return bytes(last["answer"])
         if answers:
-            return VariableFrame(0x08, 1, answers.pop(0).encode()).encode()
-        return FixedFrame(0x09, 1).encode()
+            answer = VariableFrame(0x08, 1, answers.pop(0).encode()).encode()
+        else:
+            answer = FixedFrame(0x09, 1).encode()
+        last.update(control=frame.control, answer=answer)
+        return answer
 
     return script
 
@@ -422,11 +430,11 @@ async def test_add_a_second_meter(hass: HomeAssistant, simulated: Simulated) -> 
         result["flow_id"], {CONF_UTILITY: "naturgy"}
     )
     assert result["step_id"] == "meter"
-    garage = {CONF_NAME: "Garage", CONF_LINK_ADDRESS: 2, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 9}
+    garage = {CONF_NAME: "Garage", CONF_LINK_ADDRESS: 2, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: "9"}
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], garage)
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {**garage, CONF_PASSWORD: 2}
+        result["flow_id"], {**garage, CONF_PASSWORD: "2"}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -442,7 +450,7 @@ async def test_add_a_second_meter(hass: HomeAssistant, simulated: Simulated) -> 
         result["flow_id"], {CONF_UTILITY: "other"}
     )
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {**garage, CONF_PASSWORD: 2}
+        result["flow_id"], {**garage, CONF_PASSWORD: "2"}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "meter_already_configured"
@@ -462,11 +470,11 @@ async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) ->
         return await hass.config_entries.subentries.async_configure(result["flow_id"], data)
 
     fields = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_TIME_ZONE: "Atlantic/Canary"}
-    result = await reconfigure({**fields, CONF_PASSWORD: 4})
+    result = await reconfigure({**fields, CONF_PASSWORD: "4"})
     assert result["errors"] == {"base": "invalid_auth"}
-    result = await reconfigure({**fields, CONF_LINK_ADDRESS: 2, CONF_PASSWORD: 1})
+    result = await reconfigure({**fields, CONF_LINK_ADDRESS: 2, CONF_PASSWORD: "1"})
     assert result["reason"] == "wrong_meter"
-    result = await reconfigure({**fields, CONF_PASSWORD: 3})
+    result = await reconfigure({**fields, CONF_PASSWORD: "3"})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.subentries[subentry_id].data[CONF_PASSWORD] == 3
@@ -524,7 +532,7 @@ async def test_form_choices_are_translation_keys_and_entries_keep_their_values(
     zone = selectors(zone_form)[CONF_TIME_ZONE]
     assert "translation_key" not in zone.config
     assert zone.config["custom_value"] is True
-    typed = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: 1,
+    typed = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: "1",
              CONF_TIME_ZONE: "Europe/Lisbon"}  # fmt: skip
     assert schemas.meter_data(iec102, zone_form(typed))[CONF_TIME_ZONE] == "Europe/Lisbon"
     mode_form = schemas.meter_schema(iec62056, {"mode": "A"}, "Europe/Madrid")
@@ -626,3 +634,18 @@ async def test_meter_that_answers_but_never_usefully(
         result = await configure(hass, result, METER)
         assert result["errors"] == {"base": error}
         hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_a_password_that_is_not_a_number_is_a_field_error(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+    result = await configure(hass, result, {**METER, CONF_PASSWORD: "one"})
+    assert result["step_id"] == "meter"
+    assert result["errors"] == {CONF_PASSWORD: "invalid_password"}
+    # What was typed stays in the form; nothing was sent to the meter.
+    result = await configure(hass, result, {**METER, CONF_PASSWORD: "4294967296"})
+    assert result["errors"] == {CONF_PASSWORD: "invalid_password"}
+    result = await configure(hass, result, METER)
+    assert result["type"] is FlowResultType.CREATE_ENTRY

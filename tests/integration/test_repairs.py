@@ -47,9 +47,11 @@ async def test_rejected_password_opens_a_fixable_issue(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "password"
     assert result["description_placeholders"] == {"meter": "House"}
-    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: 78})
+    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: "7 7"})
+    assert result["errors"] == {CONF_PASSWORD: "invalid_password"}  # never sent to the meter
+    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: "78"})
     assert result["errors"] == {"base": "invalid_auth"}
-    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: 77})
+    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: "77"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert entry.subentries[house_id].data[CONF_PASSWORD] == 77
@@ -89,6 +91,6 @@ async def test_fix_flow_for_a_removed_meter_or_another_meter(
     # The meter on that line was swapped for another one (another serial number).
     simulated.line.meters[0].config.serial_number = 12345
     manager, result = await start_fix_flow(hass, auth_issue_id(subentry_id))
-    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: 1})
+    result = await manager.async_configure(result["flow_id"], {CONF_PASSWORD: "1"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_meter"
