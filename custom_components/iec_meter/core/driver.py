@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -21,6 +21,7 @@ from .bus import Bus
 from .errors import NotSupported
 from .frame_log import FrameLog
 from .model import Identity, Reading, Snapshot
+from .plausibility import PlausibilityGuard
 from .records import CONTRACTS, BillingPeriod, ProfileKind, ProfilePeriod
 
 #: Integration periods read in one turn of the bus. A year of hourly profile is 8760
@@ -83,6 +84,9 @@ class MeterClient[S](ABC):
         self.settings = settings
         self.tz = tz
         self.frame_log = frame_log if frame_log is not None else FrameLog()
+        #: Screens every read of values (reading again, in a turn of its own, when it
+        #: doubts one); None hands the meter's values on unchecked.
+        self.guard: PlausibilityGuard | None = None
         bus.attach(self)
 
     # --- what callers use ------------------------------------------------------------
@@ -91,8 +95,8 @@ class MeterClient[S](ABC):
         return await self._turn(self._read_identity)
 
     async def read_values(self) -> Reading:
-        """The meter's current values."""
-        return await self._turn(self._read_values)
+        """The meter's current values (those the guard, if any, finds plausible)."""
+        return await self._screened(await self._turn(self._read_values))
 
     async def read_clock(self) -> datetime | None:
         """The meter's clock (None if the meter flags it invalid)."""
@@ -106,7 +110,8 @@ class MeterClient[S](ABC):
             when = await self._read_clock() if clock and self.has_clock else None
             return Snapshot(await self._read_values(), ident, when)
 
-        return await self._turn(snapshot)
+        taken = await self._turn(snapshot)
+        return replace(taken, reading=await self._screened(taken.reading))
 
     async def probe(self) -> Snapshot:
         """Identity and one set of values, then end the session: proves a new meter."""
@@ -236,6 +241,17 @@ class MeterClient[S](ABC):
     async def _read_contracted_powers(self, contract: int) -> dict[int, float]:
         """Read the contracted powers; the line is held and open."""
         raise NotSupported("this meter keeps no contracted powers that can be read")
+
+    async def _screened(self, reading: Reading) -> Reading:
+        """``reading`` as the guard lets it through.
+
+        A re-read takes a turn of its own: a client may reuse what it read earlier in
+        a turn (an IEC 62056-21 readout), which would only repeat the doubtful value.
+        """
+        guard = self.guard
+        if guard is None:
+            return reading
+        return await guard.screen(reading, lambda: self._turn(self._read_values))
 
     async def _attempt[T](self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run one turn's work: open the line, then the operation."""
