@@ -9,6 +9,12 @@ off scan for a while (auto-demotion), so it does not delay the others on the bus
 A rejected password opens a repair issue that asks for the new one, and nothing more is
 sent to that meter until the repair changes the password: trying again could lock the
 meter's port. The other meters keep running.
+
+Every read goes through the core's plausibility guard (:mod:`.core.plausibility`): a
+value it finds implausible twice is left out of the poll's reading and its signal listed
+in :attr:`IecMeterCoordinator.withheld`. Before the first read the guard gets the energy
+registers' states from before the restart, as baselines it checks and replaces when the
+meter contradicts them.
 """
 
 from __future__ import annotations
@@ -20,8 +26,13 @@ from datetime import datetime, timedelta
 import time
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.components.sensor import SensorExtraStoredData
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers import (
+    entity_registry as er,
+    issue_registry as ir,
+    restore_state,
+)
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -42,7 +53,8 @@ from .core.bus import Bus
 from .core.demotion import DEFAULT_DELAY_MS, DEFAULT_FAILURES, DemotionSettings, ScanState
 from .core.driver import Driver
 from .core.errors import AuthenticationRejected, MeterError
-from .core.model import Snapshot
+from .core.model import SIGNALS, Snapshot
+from .core.plausibility import Limits, PlausibilityGuard, limits_from
 from .core.timing import one_try
 
 if TYPE_CHECKING:
@@ -120,12 +132,55 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         )
         self.subentry = subentry
         self._offered = frozenset(subentry.data.get(CONF_SIGNALS, ()))
+        self.guard = PlausibilityGuard(self._limits())
+        self.client.guard = self.guard
+        self._baselines_restored = False
         self.statistics = PollStatistics()
         self.scan = ScanState(demotion_settings(subentry.data))
         self._password_rejected = False
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
+
+    @property
+    def withheld(self) -> frozenset[str]:
+        """Signals the guard left out of the last reading (their sensors keep theirs)."""
+        return self.guard.withheld
+
+    def _limits(self) -> Limits:
+        try:
+            return limits_from(self.subentry.data)
+        except ValueError as err:
+            LOGGER.warning("%s: %s; the default plausibility limits apply", self.name, err)
+            return Limits()
+
+    def _restore_baselines(self) -> None:
+        """Hand the guard the registers' last states from before the restart.
+
+        The sensors' own restore data (value and unit as the meter gave them, not as
+        displayed); the guard takes them as weak baselines, so a wrong one from before
+        cannot block the correct values that follow.
+        """
+        self._baselines_restored = True
+        registry = er.async_get(self.hass)
+        stored = restore_state.async_get(self.hass).last_states
+        now = dt_util.utcnow()
+        meter_id = str(self.subentry.unique_id)
+        for key in sorted(self._offered):
+            signal = SIGNALS.get(key)
+            if signal is None or not signal.is_register:
+                continue
+            entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{meter_id}_{key}")
+            last = None if entity_id is None else stored.get(entity_id)
+            if last is None or last.extra_data is None:
+                continue
+            data = SensorExtraStoredData.from_dict(last.extra_data.as_dict())
+            if data is None or data.native_unit_of_measurement != signal.unit:
+                continue
+            value = data.native_value
+            if isinstance(value, int | float):
+                age = (now - last.state.last_updated).total_seconds()
+                self.guard.restore(key, float(value), age)
 
     @property
     def scan_interval(self) -> float:
@@ -223,8 +278,10 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         )
 
     async def _read(self) -> Snapshot:
+        if not self._baselines_restored:
+            self._restore_baselines()
         reading = await self.client.read_values()
-        missing = self._offered.difference(reading.values)
+        missing = self._offered.difference(reading.values, self.withheld)
         if missing:
             # Its entities show "unknown" for this poll, as for a value flagged invalid.
             LOGGER.debug("%s: this answer left out %s", self.name, ", ".join(sorted(missing)))

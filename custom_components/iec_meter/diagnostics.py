@@ -1,5 +1,7 @@
 """Diagnostics download: settings (password redacted), last readings, frames, statistics.
 
+Each meter shows its plausibility guard: limits, rejections and values left out.
+
 A meter whose load profile is imported also shows the import's progress and counters.
 """
 
@@ -71,6 +73,8 @@ async def async_get_config_entry_diagnostics(
                 "last_success": _plain(statistics.last_success),
                 **coordinator.client.diagnostics(),
             },
+            # What the guard rejected and left out: line noise, or a meter to look at.
+            "plausibility": coordinator.guard.diagnostics(),
             "frames": [asdict(frame) for frame in coordinator.client.frame_log.frames()],
         }
         importer = runtime.importers.get(subentry_id)

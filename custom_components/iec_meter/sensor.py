@@ -1,10 +1,21 @@
 """Sensors for the signals a meter delivers, its chosen labelled values, and its clock.
 
 Descriptions come from the core's one signal table, keyed by signal id, and a meter gets
-entities only for the signals it delivered when it was set up. Energy registers are
-TOTAL_INCREASING and feed the Energy dashboard; a zero or a step backwards is a glitch
-(a bad read, a meter reset to factory values) and is dropped and logged rather than
-recorded as a meter reset. A value the meter flags invalid is unknown, not unavailable.
+entities only for the signals it delivered when it was set up. A value the meter flags
+invalid is unknown, not unavailable.
+
+Every value has passed the core's plausibility guard (:mod:`.core.plausibility`), so a
+value shown is the truth as far as it can be known. Energy registers are TOTAL_INCREASING
+and feed the Energy dashboard: the guard never approves a zero or a step backwards of a
+register on its own, and when it leaves a register out of a poll the sensor keeps its last
+value (a register's last approved value is still a true lower bound; a measurement left
+out is unknown for that poll, as one the meter left out).
+
+A genuine step backwards reaches Home Assistant only after the meter has confirmed it
+over at least two polls (a meter exchanged or reset): Home Assistant's statistics take a
+drop of more than 10 % as a new meter cycle, counted from zero, so the new meter's whole
+register is added to the sum once; a smaller drop is subtracted from the sum and logged
+as a dip by Home Assistant.
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .billing_sensor import async_setup_billing
-from .const import CONF_DATA, CONF_SIGNALS, LOGGER
+from .const import CONF_DATA, CONF_SIGNALS
 from .coordinator import IecMeterCoordinator
 from .core.gateway import Gateway
 from .core.model import SIGNALS, Signal, Snapshot
@@ -245,44 +256,31 @@ class IecMeterSensor(IecMeterEntity, SensorEntity):
 
 
 class IecMeterEnergySensor(IecMeterSensor, RestoreSensor):
-    """An energy register that never records a zero or a step backwards."""
+    """An energy register: what the guard approved, kept while the guard withholds one.
 
-    _last_good: float | None = None
+    It restores nothing itself; it is a RestoreSensor so Home Assistant keeps its last
+    value and unit, which the coordinator hands the guard as a baseline to check.
+    """
+
+    _held: float | None = None
 
     async def async_added_to_hass(self) -> None:
-        """Restore the last good register so a glitch right after a restart is caught."""
+        """Take the value of the poll made before the entity was added."""
         await super().async_added_to_hass()
-        restored = await self.async_get_last_sensor_data()
-        if restored is not None and isinstance(restored.native_value, int | float):
-            self._last_good = float(restored.native_value)
-        self._accept(self._current())
+        self._hold()
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        self._accept(self._current())
+        self._hold()
         super()._handle_coordinator_update()
 
-    def _current(self) -> float | None:
+    def _hold(self) -> None:
+        if self.entity_description.key in self.coordinator.withheld:
+            return
         value = super().native_value
-        return value if isinstance(value, float) else None
-
-    def _accept(self, value: float | None) -> None:
-        if value is None:
-            return
-        last = self._last_good
-        if value <= 0 or (last is not None and value < last):
-            LOGGER.info(
-                "%s: ignored register value %s (last good %s): zero or backwards",
-                self.entity_id,
-                value,
-                last,
-            )
-            return
-        self._last_good = value
+        self._held = value if isinstance(value, float) else None
 
     @property
     def native_value(self) -> float | None:
-        """The last good register value."""
-        if self._current() is None:
-            return None
-        return self._last_good
+        """The last register value the guard approved (None: flagged invalid)."""
+        return self._held

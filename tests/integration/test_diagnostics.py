@@ -13,6 +13,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from tests.wrong_values import spike_once
+
 from .conftest import (
     Simulated,
     Simulated62056,
@@ -58,6 +60,29 @@ async def test_diagnostics(
     login = next(frame["hex"] for frame in frames if frame["hex"].startswith("68 0D 0D 68 73"))
     assert "** ** ** **" in login
     assert plain(_stable(diagnostics)) == snapshot
+
+
+async def test_rejections_are_counted_in_the_download(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    spike_once(simulated.line.meters[0].model, kwh=2**20, decivolts=20_000)
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    await coordinator.async_refresh()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    (meter,) = diagnostics["meters"].values()
+    guard = meter["plausibility"]
+    assert guard["rejections"] == {"active_energy_import": 1, "voltage_l1": 1}
+    assert guard["withheld"] == {}  # the re-read had them right
+    assert guard["rereads"] == 2  # the first poll's confirmation, then this one
+    assert [item["reason"] for item in guard["recent_rejections"]] == [
+        "too_fast",
+        "out_of_range",
+    ]
+    assert (
+        meter["last_reading"]["active_energy_import"]
+        == guard["baselines"]["active_energy_import"]["value"]
+    )
 
 
 async def test_entities(

@@ -135,22 +135,26 @@ async def test_single_phase_meter_has_no_l2_l3_entities(
     assert not any(entity_id.endswith(("_l2", "_l3")) for entity_id in entity_ids)
 
 
-async def test_energy_glitches_are_dropped(
-    hass: HomeAssistant, simulated: Simulated, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_energy_glitches_are_held_back(hass: HomeAssistant, simulated: Simulated) -> None:
+    """A register read backwards or as zero is withheld; the sensor keeps its last value."""
     entry = await setup_entry(hass, make_entry(simulated.url))
+    (coordinator,) = entry.runtime_data.coordinators.values()
     model = simulated.line.meters[0].model
     good = hass.states.get(ENERGY).state
     model.energy_import_kwh = 5.0  # backwards
     await refresh(hass, entry)
     assert hass.states.get(ENERGY).state == good
+    assert coordinator.withheld == {"active_energy_import"}
     model.energy_import_kwh = 0.0  # zero
     await refresh(hass, entry)
     assert hass.states.get(ENERGY).state == good
-    assert caplog.text.count("zero or backwards") == 2
-    model.energy_import_kwh = float(good) + 3
+    # Backwards in the read and its re-read; the zero read once (a signal withheld in
+    # the last poll causes no re-read by itself).
+    assert coordinator.guard.rejections["active_energy_import"] == 3
+    model.energy_import_kwh = float(good) + 1  # what a meter can count in a moment
     await refresh(hass, entry)
-    assert float(hass.states.get(ENERGY).state) == float(good) + 3
+    assert float(hass.states.get(ENERGY).state) == float(good) + 1
+    assert not coordinator.withheld
 
 
 @pytest.mark.parametrize("meter_configs", [TWO_METERS])
