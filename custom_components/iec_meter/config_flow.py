@@ -24,6 +24,7 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.core import callback
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .compat import form_schema
@@ -48,6 +49,7 @@ from .const import (
     CONF_SCAN_INTERVAL,
     CONF_SETTLE_DELAY,
     CONF_SIGNALS,
+    CONF_TIME_ZONE,
     CONF_UTILITY,
     DOMAIN,
     MAX_CONTENT_TIMEOUT_MS,
@@ -94,15 +96,20 @@ from .validation import (
 )
 
 
-def _entered(
+async def _entered(
     driver: Driver[Any], user_input: Mapping[str, Any], errors: dict[str, str]
 ) -> dict[str, Any] | None:
-    """The meter settings entered, or None with the field's error for a bad password."""
+    """The meter settings entered, or None with the field's error (password, time zone)."""
     try:
-        return meter_data(driver, user_input)
+        settings = meter_data(driver, user_input)
     except InvalidSecret as err:
         errors[err.key] = "invalid_password"
         return None
+    zone = settings.get(CONF_TIME_ZONE)
+    if zone is not None and await dt_util.async_get_time_zone(str(zone)) is None:
+        errors[CONF_TIME_ZONE] = "invalid_time_zone"
+        return None
+    return settings
 
 
 def _preset(driver: Driver[Any], name: str | None) -> Mapping[str, Any]:
@@ -272,7 +279,7 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         """The first meter: its settings, proven by reading the meter."""
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None and (settings := _entered(driver, user_input, errors)):
+        if user_input is not None and (settings := await _entered(driver, user_input, errors)):
             meter = await check_new_meter(self.hass, None, self._connection, settings)
             if meter.duplicate:
                 return self.async_abort(reason="meter_already_configured")
@@ -417,7 +424,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         entry: IecMeterConfigEntry = self._get_entry()
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None and (settings := _entered(driver, user_input, errors)):
+        if user_input is not None and (settings := await _entered(driver, user_input, errors)):
             meter = await check_new_meter(self.hass, entry, entry.data, settings)
             if meter.duplicate:
                 return self.async_abort(reason="meter_already_configured")
@@ -461,7 +468,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         subentry = self._get_reconfigure_subentry()
         driver = self._driver
         errors: dict[str, str] = {}
-        if user_input is not None and (settings := _entered(driver, user_input, errors)):
+        if user_input is not None and (settings := await _entered(driver, user_input, errors)):
             snapshot, error = await probe(self.hass, entry, entry.data, settings)
             if snapshot is not None:
                 chosen = {key: subentry.data.get(key, []) for key in (CONF_SIGNALS, CONF_DATA)}

@@ -117,6 +117,8 @@ CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
         translation_key="meter_clock",
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
+        # A new state (and a logbook line) at every read; the drift says what matters.
+        entity_registry_enabled_default=False,
         value_fn=lambda data: data.clock,
     ),
     IecMeterSensorDescription(
@@ -127,7 +129,8 @@ CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         suggested_display_precision=0,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: data.clock_drift,
+        # Whole seconds: a drift of -0.3 s is shown as 0 s, not "-0 s".
+        value_fn=lambda data: None if data.clock_drift is None else round(data.clock_drift),
     ),
 )
 

@@ -117,8 +117,8 @@ class Ui:
     async def log_in(self, username: str = "demo", password: str = "demo") -> None:
         """The login page, as the demo's owner."""
         await self.open("/")
-        await self.page.get_by_label("Username").fill(username)
-        await self.page.get_by_label("Password", exact=True).fill(password)
+        await self.page.get_by_role("textbox", name="Username").fill(username)
+        await self.page.get_by_role("textbox", name="Password", exact=True).fill(password)
         await self.page.get_by_role("button", name="Log in").click()
         await self.page.wait_for_url(re.compile(r".*/(home|lovelace).*"), timeout=STEP_MS)
 
@@ -169,9 +169,9 @@ class Ui:
 
     async def finish(self, text: str | None = None) -> None:
         """The flow ended (showing ``text`` where given); close its dialog."""
-        # Not the header's "Close" (x), an icon button named by its aria-label.
+        # Not the header's "Close" (x), an icon button named by its aria-label or title.
         done = self.dialog.get_by_role("button", name=FINISH).and_(
-            self.dialog.locator("button:not([aria-label])")
+            self.dialog.locator("button:not([aria-label]):not([title='Close'])")
         )
         await expect(done).to_be_visible(timeout=STEP_MS)
         if text is not None:
@@ -193,7 +193,11 @@ async def ui(browser: Browser, env: Env) -> AsyncIterator[Ui]:
     page = await context.new_page()
     page.set_default_timeout(STEP_MS)
     user = Ui(page, env)
-    await user.log_in()
+    try:
+        await user.log_in()
+    except Exception:
+        print(f"\nscreenshot of the failed login: {await user.shot('FAILED login')}")
+        raise
     try:
         yield user
     finally:
@@ -213,8 +217,9 @@ FAILED = pytest.StashKey[bool]()
 
 
 @pytest_asyncio.fixture(loop_scope="session", autouse=True)
-async def _screenshot_on_failure(request: pytest.FixtureRequest, ui: Ui) -> AsyncIterator[None]:
+async def _screenshot_on_failure(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     yield
-    if request.node.stash.get(FAILED, False):
+    if request.node.stash.get(FAILED, False) and "ui" in request.fixturenames:
+        ui: Ui = request.getfixturevalue("ui")
         path = await ui.shot(f"FAILED {request.node.name}")
         print(f"\nscreenshot of the failure: {path}")

@@ -32,7 +32,9 @@ def _custom(schema: Any) -> Any:
             "schema": serialized(schema.schema),
             "expanded": not schema.options["collapsed"],
         }
-    return cv.custom_serializer(schema)
+    result = cv.custom_serializer(schema)
+    # From 2026.9 its "cannot" is probatio's marker, which voluptuous-serialize does not know.
+    return result if isinstance(result, dict) else voluptuous_serialize.UNSUPPORTED
 
 
 def serialized(schema: Any) -> list[dict[str, Any]]:

@@ -649,3 +649,14 @@ async def test_a_password_that_is_not_a_number_is_a_field_error(
     assert result["errors"] == {CONF_PASSWORD: "invalid_password"}
     result = await configure(hass, result, METER)
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_mistyped_time_zone_is_a_field_error(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    result = await choose(hass, await start(hass), "network")
+    result = await configure(hass, result, host_port(simulated.url))
+    result = await configure(hass, result, {**METER, CONF_TIME_ZONE: "Europe/Madird"})
+    assert result["errors"] == {CONF_TIME_ZONE: "invalid_time_zone"}
+    result = await configure(hass, result, {**METER, CONF_TIME_ZONE: "Atlantic/Canary"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
