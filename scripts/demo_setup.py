@@ -566,7 +566,8 @@ async def ensure_entry(
 
     async def ours() -> dict[str, Any] | None:
         entries = await api.ok("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
-        return next((dict(e) for e in entries if e["title"] == title), None)
+        # Titled "<protocol> · <address>" (by the address alone before 0.2).
+        return next((dict(e) for e in entries if e["title"].endswith(title)), None)
 
     entry = await ours()
     if entry is not None:

@@ -74,6 +74,7 @@ from .schemas import (
     connection_title,
     gateway_data,
     gateway_schema,
+    kept_title,
     meter_data,
     meter_schema,
     network_defaults,
@@ -265,7 +266,9 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 await bus.close()
             error = await check_opens(data, entry.options)
             if error is None:
-                return self.async_update_and_abort(entry, data=data, title=connection_title(data))
+                return self.async_update_and_abort(
+                    entry, data=data, title=kept_title(entry.title, entry.data, data)
+                )
         else:
             self._async_abort_entries_match({CONF_DEVICE: data[CONF_DEVICE]})
             error = await check_opens(data, default_options(self._driver))

@@ -32,6 +32,7 @@ from .const import (
     CONF_PORT,
     CONF_PRIORITY,
     CONF_PROFILE,
+    CONF_PROTOCOL,
     CONF_STOPBITS,
     CONF_UTILITY,
     MAX_BACKFILL_DAYS,
@@ -45,6 +46,7 @@ from .core.demotion import (
     MIN_DELAY_MS,
 )
 from .core.driver import Driver, FieldKind, SettingField
+from .core.drivers import DRIVERS
 from .core.gateway import (
     DEFAULT_HOST,
     DEFAULT_INACTIVITY_TIMEOUT_MS,
@@ -366,10 +368,21 @@ def network_defaults(device: str, driver: Driver[Any]) -> dict[str, Any]:
     return {CONF_HOST: device}
 
 
-def connection_title(data: Mapping[str, Any]) -> str:
-    """A connection's name: its port path or converter address."""
+def connection_place(data: Mapping[str, Any]) -> str:
+    """Where a connection is: its port path or converter address."""
     device = str(data[CONF_DEVICE])
     return device.split("://", 1)[1] if "://" in device else device
+
+
+def connection_title(data: Mapping[str, Any]) -> str:
+    """A connection's name: its protocol and place (the user can rename it)."""
+    return f"{DRIVERS[data[CONF_PROTOCOL]].title} · {connection_place(data)}"
+
+
+def kept_title(current: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """The title after a reconfiguration: a name the user gave stays, ours follows the data."""
+    ours = (connection_title(old), connection_place(old))
+    return connection_title(new) if current in ours else current
 
 
 #: Where a gateway listens: this machine only (the default), or every interface. Shown as

@@ -63,9 +63,9 @@ async def start_subentry_flow(ui: Ui, button: str, connection: str) -> None:
         await named.last.click()
 
 
-def connection_title(url: str) -> str:
-    """How a connection is titled on the integration page."""
-    return url.removeprefix("socket://")
+def connection_title(url: str, protocol: str = "IEC 60870-5-102 (REE)") -> str:
+    """How a connection is titled on the integration page: protocol and place."""
+    return f"{protocol} · {url.removeprefix('socket://')}"
 
 
 async def test_add_iec102_hub(ui: Ui, env: Env) -> None:

@@ -41,6 +41,7 @@ from custom_components.iec_meter.core.iec102.driver import (
     PASSWORD as CONF_PASSWORD,
     POINT_ADDRESS as CONF_POINT_ADDRESS,
 )
+from custom_components.iec_meter.schemas import kept_title
 from simulator.iec102_meter import MeterConfig
 from simulator.line import Faults
 from tests.conftest import make_line, serving
@@ -106,7 +107,7 @@ async def test_network_meter_end_to_end(hass: HomeAssistant, simulated: Simulate
     assert result["step_id"] == "meter"
     result = await configure(hass, result, METER)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == simulated.url.removeprefix("socket://")
+    assert result["title"] == "IEC 60870-5-102 (REE) · " + simulated.url.removeprefix("socket://")
     assert result["data"] == {CONF_PROTOCOL: "iec102", CONF_DEVICE: simulated.url}
     assert result["options"] == DEFAULT_OPTIONS
     entry = result["result"]
@@ -357,7 +358,8 @@ async def test_reconfigure_network_connection(hass: HomeAssistant, simulated: Si
         assert result["reason"] == "reconfigure_successful"
         await hass.async_block_till_done()
         assert entry.data[CONF_DEVICE] == new_url
-        assert entry.title == new_url.removeprefix("socket://")
+        # Titled by the address alone (a first-release entry): now by protocol and place.
+        assert entry.title == "IEC 60870-5-102 (REE) · " + new_url.removeprefix("socket://")
         assert entry.state is ConfigEntryState.LOADED
         assert hass.states.get("sensor.house_energy_import").state != "unavailable"
         assert await hass.config_entries.async_unload(entry.entry_id)
@@ -660,3 +662,12 @@ async def test_a_mistyped_time_zone_is_a_field_error(
     assert result["errors"] == {CONF_TIME_ZONE: "invalid_time_zone"}
     result = await configure(hass, result, {**METER, CONF_TIME_ZONE: "Atlantic/Canary"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+def test_a_connection_keeps_the_name_its_user_gave_it() -> None:
+    old = {CONF_PROTOCOL: "iec102", CONF_DEVICE: "socket://10.0.0.5:4001"}
+    new = {CONF_PROTOCOL: "iec102", CONF_DEVICE: "/dev/ttyUSB0"}
+    assert kept_title("IEC 60870-5-102 (REE) · 10.0.0.5:4001", old, new) == (
+        "IEC 60870-5-102 (REE) · /dev/ttyUSB0"
+    )
+    assert kept_title("Shop meter room", old, new) == "Shop meter room"

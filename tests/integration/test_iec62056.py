@@ -145,7 +145,7 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
         hass, result, {CONF_SIGNALS: IEC62056_SIGNALS, CONF_DATA: ["1.8.0*24"]}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == simulated_62056.url.removeprefix("socket://")
+    assert result["title"] == "IEC 62056-21 · " + simulated_62056.url.removeprefix("socket://")
     assert result["data"] == {CONF_PROTOCOL: "iec62056", CONF_DEVICE: simulated_62056.url}
     assert result["options"] == default_options(DRIVER)
     entry = result["result"]
