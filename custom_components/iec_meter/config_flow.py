@@ -126,7 +126,8 @@ def _data_schema(driver: Driver[Any], snapshot: Snapshot) -> Any:
     usual = [key for key in signals if SIGNALS[key].enabled]
     return form_schema(
         {
-            vol.Optional(CONF_SIGNALS, default=usual): choices(signals),
+            # Shown by their entity names; the other data sets by their addresses.
+            vol.Optional(CONF_SIGNALS, default=usual): choices(signals, CONF_SIGNALS),
             vol.Optional(CONF_DATA, default=[]): choices(others),
         }
     )

@@ -66,6 +66,9 @@ CONF_NAME: Final = "name"
 CONF_TIME_ZONE: Final = "time_zone"
 #: Signals the meter delivered when it was set up (no entities for the others).
 CONF_SIGNALS: Final = "signals"
+#: Every standard signal the meter sent at setup; those not in ``signals`` (not ticked)
+#: get entities that start disabled.
+CONF_OFFERED: Final = "offered_signals"
 #: Labelled values (IEC 62056-21 addresses) the user chose as extra sensors.
 CONF_DATA: Final = "data"
 #: Before signals were recorded: 1 for a meter without L2/L3 values.

@@ -43,6 +43,7 @@ from .const import (
     CONF_DEMOTION_DELAY,
     CONF_DEMOTION_FAILURES,
     CONF_LOCK_LIMIT,
+    CONF_OFFERED,
     CONF_SCAN_INTERVAL,
     CONF_SIGNALS,
     DOMAIN,
@@ -131,7 +132,10 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             always_update=False,
         )
         self.subentry = subentry
-        self._offered = frozenset(subentry.data.get(CONF_SIGNALS, ()))
+        #: The signals chosen (ticked) at setup, and every one that gets an entity: the
+        #: unticked ones too, disabled until the user enables them.
+        self.wanted = frozenset(subentry.data.get(CONF_SIGNALS, ()))
+        self.offered = self.wanted | frozenset(subentry.data.get(CONF_OFFERED, ()))
         self.guard = PlausibilityGuard(self._limits())
         self.client.guard = self.guard
         self._baselines_restored = False
@@ -166,7 +170,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         stored = restore_state.async_get(self.hass).last_states
         now = dt_util.utcnow()
         meter_id = str(self.subentry.unique_id)
-        for key in sorted(self._offered):
+        for key in sorted(self.offered):
             signal = SIGNALS.get(key)
             if signal is None or not signal.is_register:
                 continue
@@ -281,7 +285,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         if not self._baselines_restored:
             self._restore_baselines()
         reading = await self.client.read_values()
-        missing = self._offered.difference(reading.values, self.withheld)
+        missing = self.offered.difference(reading.values, self.withheld)
         if missing:
             # Its entities show "unknown" for this poll, as for a value flagged invalid.
             LOGGER.debug("%s: this answer left out %s", self.name, ", ".join(sorted(missing)))

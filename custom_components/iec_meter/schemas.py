@@ -91,13 +91,14 @@ def dropdown(options: Iterable[str], key: str | None, custom: bool = False) -> A
     return selector.SelectSelector(config)
 
 
-def choices(options: Iterable[str], multiple: bool = True) -> Any:
-    """Tick boxes for a list of values shown as they are."""
-    return selector.SelectSelector(
-        selector.SelectSelectorConfig(
-            options=list(options), multiple=multiple, mode=selector.SelectSelectorMode.LIST
-        )
+def choices(options: Iterable[str], key: str | None = None) -> Any:
+    """Tick boxes for a list of values: translated under ``selector.<key>``, or as they are."""
+    config = selector.SelectSelectorConfig(
+        options=list(options), multiple=True, mode=selector.SelectSelectorMode.LIST
     )
+    if key is not None:
+        config["translation_key"] = key
+    return selector.SelectSelector(config)
 
 
 def record_options_schema(current: Mapping[str, Any]) -> dict[Any, Any]:

@@ -38,7 +38,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
 from .billing_sensor import async_setup_billing
-from .const import CONF_DATA, CONF_SIGNALS
+from .const import CONF_DATA
 from .coordinator import IecMeterCoordinator
 from .core.gateway import Gateway
 from .core.model import SIGNALS, Signal, Snapshot
@@ -78,8 +78,12 @@ class IecMeterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot], SensorValue]
 
 
-def signal_description(signal: Signal, chosen: bool = False) -> IecMeterSensorDescription:
-    """The description of one signal of the core's table; ``chosen`` ones start enabled."""
+def signal_description(signal: Signal, chosen: bool | None = None) -> IecMeterSensorDescription:
+    """The description of one signal of the core's table.
+
+    Where the user ticked the values (``chosen`` given), the ticked ones start enabled and
+    the others disabled; otherwise the table says.
+    """
     key = signal.key
     return IecMeterSensorDescription(
         key=key,
@@ -88,7 +92,7 @@ def signal_description(signal: Signal, chosen: bool = False) -> IecMeterSensorDe
         native_unit_of_measurement=None if signal.unit is None else str(signal.unit),
         state_class=None if signal.state_class is None else SensorStateClass(signal.state_class),
         suggested_display_precision=signal.precision,
-        entity_registry_enabled_default=signal.enabled or chosen,
+        entity_registry_enabled_default=signal.enabled if chosen is None else chosen,
         value_fn=lambda data: data.reading.get(key),
     )
 
@@ -137,10 +141,13 @@ CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
 
 def _descriptions(coordinator: IecMeterCoordinator) -> list[IecMeterSensorDescription]:
     record = coordinator.subentry.data
-    offered = set(record.get(CONF_SIGNALS, ()))
-    # Where the user ticked the values (labelled data), what they ticked is wanted.
-    chosen = coordinator.config_entry.runtime_data.driver.labelled_data
-    descriptions = [signal_description(s, chosen) for s in SIGNALS.values() if s.key in offered]
+    # Where the user ticked the values (labelled data), what they ticked starts enabled.
+    ticked = coordinator.config_entry.runtime_data.driver.labelled_data
+    descriptions = [
+        signal_description(s, (s.key in coordinator.wanted) if ticked else None)
+        for s in SIGNALS.values()
+        if s.key in coordinator.offered
+    ]
     data = coordinator.data.reading.data if coordinator.data else {}
     for address in record.get(CONF_DATA, ()):
         item = data.get(address)

@@ -25,6 +25,7 @@ from .connection import (
 from .const import (
     CONF_DATA,
     CONF_DEVICE,
+    CONF_OFFERED,
     CONF_SIGNALS,
     CONF_TIME_ZONE,
     DOMAIN,
@@ -131,6 +132,7 @@ def meter_record(
     """What a configured meter stores: its settings, identity and signals."""
     assert snapshot.identity is not None
     record = {**settings, **driver.identity_record(snapshot.identity)}
+    record[CONF_OFFERED] = delivered_signals(snapshot)
     if chosen is None:
         record[CONF_SIGNALS] = delivered_signals(snapshot)
         record[CONF_DATA] = []

@@ -23,6 +23,7 @@ from custom_components.iec_meter.const import (
     CONF_DATA,
     CONF_DEVICE,
     CONF_NAME,
+    CONF_OFFERED,
     CONF_PROTOCOL,
     CONF_REQUEST_TIMEOUT,
     CONF_SCAN_INTERVAL,
@@ -209,8 +210,17 @@ async def test_meter_errors_then_recover(
     assert subentry.data[DEVICE_ADDRESS] == ""
     assert subentry.data[CONF_SIGNALS] == ["active_power"]
     await hass.async_block_till_done()
-    ids = entity_ids(hass, result["result"].entry_id)
-    assert ids == {"sensor.house_power", "sensor.house_scan_state", "button.house_read_now"}
+    registry = er.async_get(hass)
+    entries = er.async_entries_for_config_entry(registry, result["result"].entry_id)
+    enabled = {e.entity_id for e in entries if e.disabled_by is None}
+    assert enabled == {"sensor.house_power", "sensor.house_scan_state", "button.house_read_now"}
+    # Every other value the meter sent has an entity too, disabled until the user wants it.
+    disabled = {
+        e.entity_id for e in entries if e.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    }
+    assert {"sensor.house_energy_import", "sensor.house_voltage_l1"} <= disabled
+    assert subentry.data[CONF_OFFERED] == sorted(subentry.data[CONF_OFFERED])
+    assert len(subentry.data[CONF_OFFERED]) == len(enabled) - 2 + len(disabled)
     assert await hass.config_entries.async_unload(result["result"].entry_id)
 
 
