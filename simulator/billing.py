@@ -20,7 +20,7 @@ from custom_components.iec_meter.core.iec102.asdu.billing import (
 from custom_components.iec_meter.core.iec102.constants import BILLING_PERIODS, BILLING_TOTAL_OBJECT
 
 from .history import HOUR, EnergyHistory, Peak, floor_to, local_midnight
-from .tariff import CONTRACTED_KW, CONTRACTED_SINCE
+from .tariff import CONTRACTED_SINCE, contracted_kw
 
 _NO_ENERGY: Final = Energy(0, 0)
 _MONTHS: Final = 12
@@ -50,7 +50,10 @@ class BillingBook:
     def contracted_powers(self) -> ContractedPowers:
         """Contracted power (kW) of P1..P3 and since when it applies."""
         since = datetime(*CONTRACTED_SINCE, tzinfo=self.history.tz)
-        return ContractedPowers(dict(CONTRACTED_KW), since)
+        return ContractedPowers(self._contracted(), since)
+
+    def _contracted(self) -> dict[int, int]:
+        return contracted_kw(self.history.params.peak_load_kw)
 
     def closure_ends(self, start: datetime, end: datetime, now: datetime) -> list[datetime]:
         """Ends (UTC) of the kept closures that lie in [start, end], oldest first.
@@ -90,6 +93,7 @@ class BillingBook:
         history = self.history
         at_start, at_end = history.tariff_registers(start), history.tariff_registers(until)
         peaks = history.peaks(start, until)
+        contracted = self._contracted()
         objects: dict[int, BillingObject] = {}
         for period in range(1, BILLING_PERIODS + 1):
             if period not in at_end:
@@ -108,7 +112,7 @@ class BillingBook:
                 max_demand=demand,
                 max_demand_time=demand_time,
                 max_demand_qualifier=0,
-                excess_power=max(0, demand - CONTRACTED_KW[period]),
+                excess_power=max(0, demand - contracted[period]),
                 excess_power_qualifier=0,
                 start=start,
                 end=end,

@@ -7,6 +7,7 @@ left out: the point is a tariff whose periods all hold something, not a calendar
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 PEAK: Final = 1
@@ -18,8 +19,25 @@ _PEAK_HOURS: Final = ((10, 14), (18, 22))
 _SHOULDER_HOURS: Final = ((8, 10), (14, 18), (22, 24))
 _SATURDAY: Final = 5
 
-#: Contracted power (kW) of each tariff period of contract I.
+#: Contracted power (kW) of each tariff period of contract I, for the model's default
+#: household (6 kW peak load): its peaks go a little over, so the excess sensors move.
 CONTRACTED_KW: Final = {PEAK: 5, SHOULDER: 5, VALLEY: 8}
+#: The peak load the contract above is made for.
+REFERENCE_PEAK_KW: Final = 6.0
+#: A larger simulated load gets a contract that fits it, as a business would sign: every
+#: period at least this share above the peak load.
+HEADROOM: Final = 1.15
+
+
+def contracted_kw(peak_load_kw: float) -> dict[int, int]:
+    """Contracted power (kW) per period for a simulated load of ``peak_load_kw`` at most."""
+    if peak_load_kw <= REFERENCE_PEAK_KW:
+        return dict(CONTRACTED_KW)
+    floor = math.ceil(peak_load_kw * HEADROOM)
+    scale = peak_load_kw / REFERENCE_PEAK_KW
+    return {period: max(floor, math.ceil(kw * scale)) for period, kw in CONTRACTED_KW.items()}
+
+
 #: Local date and time since when the contracted powers apply.
 CONTRACTED_SINCE: Final = (2025, 6, 1, 0, 0)
 #: Shares of the history's starting registers booked to P1 and P2 (P3 takes the rest).

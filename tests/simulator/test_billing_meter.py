@@ -163,3 +163,13 @@ def test_every_closure_grows_and_adds_up_to_the_profile(now: datetime) -> None:
             registers[Q1],
             registers[Q4],
         )
+
+
+def test_a_larger_load_gets_a_contract_that_fits_it() -> None:
+    from simulator.tariff import CONTRACTED_KW, contracted_kw  # noqa: PLC0415
+
+    assert contracted_kw(6.0) == CONTRACTED_KW  # the household's, whose peaks go over
+    business = contracted_kw(40.0)
+    assert business == {1: 46, 2: 46, 3: 54}
+    assert all(kw >= 40.0 * 1.15 for kw in business.values())
+    assert list(business.values()) == sorted(business.values())  # P1 <= P2 <= P3
