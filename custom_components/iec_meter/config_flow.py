@@ -4,8 +4,9 @@ A homeowner goes through one flow: the kind of meter (protocol), for IEC 102 the
 (its usual settings pre-fill the forms), the connection (serial port or network
 converter) and the first meter; the flow proves the meter by reading it before anything
 is saved. For a meter that labels its values (IEC 62056-21) the user then ticks which of
-them to expose. "Add meter" adds more meters on the same connection. Reconfigure
-changes the connection or a meter without losing entities or history.
+them to expose, when adding the meter and again when reconfiguring it. "Add meter" adds
+more meters on the same connection. Reconfigure changes the connection or a meter without
+losing entities or history.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
@@ -117,20 +119,78 @@ def _preset(driver: Driver[Any], name: str | None) -> Mapping[str, Any]:
     return driver.presets.get(name or "", {})
 
 
-def _data_schema(driver: Driver[Any], snapshot: Snapshot) -> Any:
-    """Tick boxes: the standard signals found (the usual ones ticked), the other values."""
+def _data_schema(
+    driver: Driver[Any], snapshot: Snapshot, current: Mapping[str, Any] | None = None
+) -> Any:
+    """Tick boxes: the standard signals found, the other values.
+
+    A new meter starts with the usual signals ticked; a meter reconfigured (``current``,
+    its subentry data) with what it has ticked now. A value ticked before that the meter
+    did not send this time stays in the list, so it is never dropped without the user's say.
+    """
     reading = snapshot.reading
     standard = driver.standard_data(reading)
-    others = sorted(address for address in reading.data if address not in standard)
     signals = delivered_signals(snapshot)
-    usual = [key for key in signals if SIGNALS[key].enabled]
+    others = sorted(address for address in reading.data if address not in standard)
+    if current is None:
+        ticked = [key for key in signals if SIGNALS[key].enabled]
+        ticked_data: list[str] = []
+    else:
+        ticked = sorted(key for key in current.get(CONF_SIGNALS, ()) if key in SIGNALS)
+        ticked_data = sorted(current.get(CONF_DATA, ()))
+        signals = sorted({*signals, *ticked})
+        others = sorted({*others, *ticked_data})
     return form_schema(
         {
             # Shown by their entity names; the other data sets by their addresses.
-            vol.Optional(CONF_SIGNALS, default=usual): choices(signals, CONF_SIGNALS),
-            vol.Optional(CONF_DATA, default=[]): choices(others),
+            vol.Optional(CONF_SIGNALS, default=ticked): choices(signals, CONF_SIGNALS),
+            vol.Optional(CONF_DATA, default=ticked_data): choices(others),
         }
     )
+
+
+def _value_unique_ids(meter_id: str, record: Mapping[str, Any]) -> set[str]:
+    """Unique ids of the sensors of a meter's ticked values (signals and data sets)."""
+    return {
+        *(f"{meter_id}_{key}" for key in record.get(CONF_SIGNALS, ())),
+        *(f"{meter_id}_data_{address}" for address in record.get(CONF_DATA, ())),
+    }
+
+
+def follow_ticks(
+    hass: HomeAssistant, meter_id: str, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """Enable the sensors of values newly ticked, disable those of values newly unticked.
+
+    A sensor's "enabled by default" only counts when it is first registered, so a change of
+    ticks on reconfigure is carried to the entity registry here. Only a changed tick moves
+    a sensor, and only as far as the integration's own mark goes:
+
+    - newly unticked: an enabled sensor is disabled *by the integration*; one the user had
+      already disabled keeps the user's mark;
+    - newly ticked: a sensor the integration disabled (unticked before, at setup or at an
+      earlier reconfigure) is enabled; one the user disabled in the entity settings stays
+      disabled, for the user to enable there.
+
+    A value whose tick did not change is left alone, so a sensor the user enabled or
+    disabled by hand keeps that choice through any number of reconfigurations. A sensor
+    not registered yet needs nothing: it is registered with its tick as its default.
+    """
+    registry = er.async_get(hass)
+    old = _value_unique_ids(meter_id, before)
+    new = _value_unique_ids(meter_id, after)
+    for unique_id in sorted(old ^ new):
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, unique_id)
+        if entity_id is None:
+            continue
+        entity = registry.async_get(entity_id)
+        assert entity is not None
+        if unique_id in new and entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION:
+            registry.async_update_entity(entity_id, disabled_by=None)
+        elif unique_id in old and entity.disabled_by is None:
+            registry.async_update_entity(
+                entity_id, disabled_by=er.RegistryEntryDisabler.INTEGRATION
+            )
 
 
 class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -450,14 +510,26 @@ class MeterSubentryFlow(ConfigSubentryFlow):
     async def async_step_values(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Which of the values the meter sent become sensors."""
+        """Which of the values the meter sent become sensors (a new meter or a reconfigured one)."""
         assert self._pending is not None
         settings, snapshot = self._pending
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        current = self._get_reconfigure_subentry().data if reconfiguring else None
         if user_input is not None:
-            return self._create(meter_record(self._driver, settings, snapshot, user_input))
+            record = meter_record(self._driver, settings, snapshot, user_input)
+            if current is None:
+                return self._create(record)
+            return self._update({**current, **record})
         return self.async_show_form(
-            step_id="values", data_schema=_data_schema(self._driver, snapshot)
+            step_id="values", data_schema=_data_schema(self._driver, snapshot, current)
         )
+
+    def _update(self, record: dict[str, Any]) -> SubentryFlowResult:
+        """Save a reconfigured meter; its sensors follow the change of ticks."""
+        entry: IecMeterConfigEntry = self._get_entry()
+        subentry = self._get_reconfigure_subentry()
+        follow_ticks(self.hass, str(subentry.unique_id), subentry.data, record)
+        return self.async_update_and_abort(entry, subentry, data=record)
 
     def _create(self, record: dict[str, Any]) -> SubentryFlowResult:
         return self.async_create_entry(
@@ -467,7 +539,11 @@ class MeterSubentryFlow(ConfigSubentryFlow):
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a meter's settings (addresses, password, clock time zone...)."""
+        """Change a meter's settings (addresses, password, clock time zone...).
+
+        The meter is read with the new settings; a meter that labels its values then gets
+        the values step again, with its current ticks and what it sent this time.
+        """
         entry: IecMeterConfigEntry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
         driver = self._driver
@@ -479,6 +555,9 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 record = {**subentry.data, **meter_record(driver, settings, snapshot, chosen)}
                 if meter_unique_id(driver, record) != subentry.unique_id:
                     return self.async_abort(reason="wrong_meter")
+                if driver.labelled_data:
+                    self._pending = (settings, snapshot)
+                    return await self.async_step_values()
                 return self.async_update_and_abort(entry, subentry, data=record)
             errors["base"] = str(error)
         return self.async_show_form(

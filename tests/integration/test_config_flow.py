@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,9 +11,10 @@ from homeassistant import data_entry_flow
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import selector
+from homeassistant.helpers import entity_registry as er, selector
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 import serialx
 
 from custom_components.iec_meter import schemas, validation
@@ -21,9 +23,11 @@ from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.const import (
     CONF_BAUDRATE,
     CONF_BYTESIZE,
+    CONF_DATA,
     CONF_DEVICE,
     CONF_HOST,
     CONF_NAME,
+    CONF_OFFERED,
     CONF_PARITY,
     CONF_PORT,
     CONF_PROTOCOL,
@@ -41,6 +45,12 @@ from custom_components.iec_meter.core.iec102.driver import (
     PASSWORD as CONF_PASSWORD,
     POINT_ADDRESS as CONF_POINT_ADDRESS,
 )
+from custom_components.iec_meter.core.iec62056.driver import (
+    DEVICE_ADDRESS,
+    MODE,
+    POLL_DELAY_MS,
+    T2_MS,
+)
 from custom_components.iec_meter.schemas import kept_title
 from simulator.iec102_meter import MeterConfig
 from simulator.line import Faults
@@ -49,7 +59,12 @@ from tests.scripted import scripted_meter
 
 from .conftest import (
     FAST_OPTIONS,
+    IEC62056_SETTINGS,
+    IEC62056_SIGNALS,
     Simulated,
+    Simulated62056,
+    iec62056_subentry,
+    make_62056_entry,
     make_entry,
     meter_subentry,
     setup_entry,
@@ -57,6 +72,12 @@ from .conftest import (
 )
 
 METER = {CONF_NAME: "House", CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: "1"}
+#: The reconfigure form of the simulated IEC 62056-21 meter, as its user sends it.
+SETTINGS_62056 = {
+    DEVICE_ADDRESS: "",
+    MODE: "C",
+    "advanced": {T2_MS: IEC62056_SETTINGS[T2_MS], POLL_DELAY_MS: 0},
+}
 DEFAULT_OPTIONS = default_options(get_driver("iec102"))
 
 
@@ -482,6 +503,101 @@ async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) ->
     assert entry.subentries[subentry_id].data[CONF_PASSWORD] == 3
     assert entry.subentries[subentry_id].data[CONF_TIME_ZONE] == "Atlantic/Canary"
     assert hass.states.get("sensor.house_energy_import").state != "unavailable"
+
+
+async def test_reconfigure_an_iec62056_meter_offers_its_values_again(
+    hass: HomeAssistant, simulated_62056: Simulated62056
+) -> None:
+    """The values step comes back with the current ticks; the sensors follow a change.
+
+    Only a changed tick moves a sensor, and a sensor the user disabled by hand stays so.
+    """
+    ticked = ["active_energy_import", "active_power", "current_l1", "voltage_l1"]
+    t2 = IEC62056_SETTINGS[T2_MS]
+    meter = iec62056_subentry(data=["F.F", "C.99"])
+    stale = [key for key in IEC62056_SIGNALS if key != "reactive_power"]  # as sent long ago
+    meter["data"] = {**meter["data"], CONF_SIGNALS: ticked, CONF_OFFERED: stale}
+    entry = await setup_entry(hass, make_62056_entry(simulated_62056.url, meter))
+    (subentry_id,) = entry.subentries
+    registry = er.async_get(hass)
+
+    def disabled_by(entity_id: str) -> er.RegistryEntryDisabler | None:
+        entity = registry.async_get(entity_id)
+        assert entity is not None, entity_id
+        return entity.disabled_by
+
+    integration, user = er.RegistryEntryDisabler.INTEGRATION, er.RegistryEntryDisabler.USER
+    assert disabled_by("sensor.house_voltage_l2") is integration  # unticked at setup
+    assert registry.async_get_entity_id("sensor", DOMAIN, "ISk-12345678_reactive_power") is None
+    # By hand: Frequency enabled (never ticked), Voltage L1 and Current L1 disabled.
+    registry.async_update_entity("sensor.house_frequency", disabled_by=None)
+    registry.async_update_entity("sensor.house_voltage_l1", disabled_by=user)
+    registry.async_update_entity("sensor.house_current_l1", disabled_by=user)
+    await hass.async_block_till_done()
+
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id)
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], SETTINGS_62056)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "values"
+    schema = {str(key): (key, value) for key, value in result["data_schema"].schema.items()}
+    signals_key, signals_field = schema[CONF_SIGNALS]
+    data_key, data_field = schema[CONF_DATA]
+    assert signals_key.default() == ticked  # the meter's current choice
+    assert data_key.default() == ["C.99", "F.F"]
+    assert signals_field.config["options"] == IEC62056_SIGNALS  # as sent now
+    # What the meter sends now, and the data set ticked before that it no longer sends.
+    assert {"1.8.0*24", "F.F", "C.99"} <= set(data_field.config["options"])
+
+    # Untick energy import (enabled), Voltage L1 (disabled by the user) and F.F; tick
+    # Voltage L2 (disabled by the integration), Reactive power (never registered) and
+    # 1.8.0*24; Current L1 stays ticked (disabled by the user), Frequency unticked.
+    new = ["active_power", "current_l1", "reactive_power", "voltage_l2"]
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_SIGNALS: new, CONF_DATA: ["1.8.0*24"]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    record = entry.subentries[subentry_id].data
+    assert record[CONF_SIGNALS] == new
+    assert record[CONF_DATA] == ["1.8.0*24"]
+    assert record[CONF_OFFERED] == IEC62056_SIGNALS  # refreshed from the read
+    assert record[T2_MS] == t2
+    # Enabling an entity reloads the entry once more, 30 s later: let both reloads run.
+    await hass.async_block_till_done()
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+    assert disabled_by("sensor.house_energy_import") is integration
+    assert hass.states.get("sensor.house_energy_import") is None
+    assert disabled_by("sensor.house_voltage_l2") is None
+    assert 220 < float(hass.states.get("sensor.house_voltage_l2").state) < 240
+    assert disabled_by("sensor.house_voltage_l1") is user  # keeps the user's mark
+    assert disabled_by("sensor.house_current_l1") is user  # tick unchanged: left alone
+    assert disabled_by("sensor.house_frequency") is None  # tick unchanged: left alone
+    assert disabled_by("sensor.house_power") is None
+    assert disabled_by("sensor.house_f_f") is integration  # unticked data set
+    assert float(hass.states.get("sensor.house_1_8_0_24").state) == 11110.5
+    # A sensor first registered now starts as ticked.
+    reactive = registry.async_get_entity_id("sensor", DOMAIN, "ISk-12345678_reactive_power")
+    assert reactive is not None
+    assert disabled_by(reactive) is None
+
+    # Ticking energy import again enables it: the integration had disabled it.
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry_id)
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], SETTINGS_62056)
+    assert form_defaults(result) == {CONF_SIGNALS: new, CONF_DATA: ["1.8.0*24"]}
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_SIGNALS: [*new, "active_energy_import"], CONF_DATA: []}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert disabled_by("sensor.house_energy_import") is None
+    assert disabled_by("sensor.house_1_8_0_24") is integration
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
+    await hass.async_block_till_done()
+    assert float(hass.states.get("sensor.house_energy_import").state) == 12345.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 # --- the forms' building blocks ---------------------------------------------------------

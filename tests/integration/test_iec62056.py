@@ -328,6 +328,10 @@ async def test_reconfigure_a_meter_keeps_its_values(
     result = await reconfigure({**settings, DEVICE_ADDRESS: "42"})
     assert result["errors"] == {"base": "no_response"}
     result = await reconfigure(settings)
+    # The values step again, with the meter's ticks: saved as they are.
+    assert result["step_id"] == "values"
+    assert form_defaults(result) == {CONF_SIGNALS: IEC62056_SIGNALS, CONF_DATA: chosen}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
