@@ -14,6 +14,16 @@ tariff gets P1-P3 and the totals, a contract the meter holds no data for gets no
 Entities are added as the data first warrants them, so a meter that could not be read at
 setup gets its billing sensors after its first good read, and a closure that appears
 later brings its own sensors then.
+
+Enabled by default is what the bill charges for: the current period's active energy
+(total and per tariff period), the maximum demand per period, the total excess power and
+the contracted powers (diagnostic; they give the maximum demand its meaning). A
+three-period tariff thus starts with 11 of its 27 sensors; the details start disabled:
+when each maximum occurred, reactive energy, excess power per period and the last
+closure's values (they sit unchanged for a month and are on the paper bill). That keeps
+the device page short and the Energy dashboard's picker down to the energies worth
+adding. Names are short (20 characters at most in every language) with the tariff period
+first ("P1 max demand"), so a name cut off on the device page still says which it is.
 """
 
 from __future__ import annotations
@@ -86,11 +96,12 @@ def _period_start(period: int) -> Callable[[BillingData], datetime | None]:
 
 
 def current_energy(
-    name: str, period: int, device_class: SensorDeviceClass, unit: str
+    name: str, period: int, device_class: SensorDeviceClass, unit: str, *, enabled: bool
 ) -> BillingSensorDescription:
     """Energy within the current billing period: a total reset at each closure."""
     return BillingSensorDescription(
         key=f"{name}{_suffix(period)}",
+        entity_registry_enabled_default=enabled,
         translation_key=_translation_key(f"billing_{name}", period),
         translation_placeholders=_placeholders(period),
         device_class=device_class,
@@ -109,10 +120,13 @@ def power(
     value_fn: Callable[[BillingData], BillingValue],
     state_class: SensorStateClass | None = None,
     entity_category: EntityCategory | None = None,
+    *,
+    enabled: bool = True,
 ) -> BillingSensorDescription:
     """A power in whole kW of one tariff period (or the total)."""
     return BillingSensorDescription(
         key=key,
+        entity_registry_enabled_default=enabled,
         translation_key=translation_key,
         translation_placeholders=_placeholders(period),
         device_class=SensorDeviceClass.POWER,
@@ -130,7 +144,13 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
         return []
     periods = data.periods
     descriptions = [
-        current_energy("active_energy", p, SensorDeviceClass.ENERGY, UnitOfEnergy.KILO_WATT_HOUR)
+        current_energy(
+            "active_energy",
+            p,
+            SensorDeviceClass.ENERGY,
+            UnitOfEnergy.KILO_WATT_HOUR,
+            enabled=True,
+        )
         for p in [BILLING_TOTAL, *periods]
     ]
     descriptions.extend(
@@ -139,6 +159,7 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             BILLING_TOTAL,
             SensorDeviceClass.REACTIVE_ENERGY,
             UnitOfReactiveEnergy.KILO_VOLT_AMPERE_REACTIVE_HOUR,
+            enabled=False,
         )
         for name in ("reactive_inductive_energy", "reactive_capacitive_energy")
     )
@@ -158,6 +179,7 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
                 translation_key="billing_max_demand_time_period",
                 translation_placeholders=_placeholders(p),
                 device_class=SensorDeviceClass.TIMESTAMP,
+                entity_registry_enabled_default=False,
                 value_fn=_field("current", p, "max_demand_time"),
             )
         )
@@ -168,6 +190,7 @@ def current_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             p,
             _field("current", p, "excess_power"),
             SensorStateClass.MEASUREMENT,
+            enabled=p == BILLING_TOTAL,
         )
         for p in [BILLING_TOTAL, *periods]
     )
@@ -184,6 +207,7 @@ def closure_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             key="closure_end",
             translation_key="billing_closure_end",
             device_class=SensorDeviceClass.TIMESTAMP,
+            entity_registry_enabled_default=False,
             value_fn=lambda data: data.closure_end,
         )
     ]
@@ -195,6 +219,7 @@ def closure_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             device_class=SensorDeviceClass.ENERGY,
             native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
             suggested_display_precision=0,
+            entity_registry_enabled_default=False,
             value_fn=_field("closure", p, "active_energy_increment"),
         )
         for p in [BILLING_TOTAL, *periods]
@@ -205,6 +230,7 @@ def closure_descriptions(data: BillingData) -> list[BillingSensorDescription]:
             "billing_closure_max_demand_period",
             p,
             _field("closure", p, "max_demand"),
+            enabled=False,
         )
         for p in periods
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 import logging
+import re
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
@@ -79,6 +80,22 @@ THREE_PERIODS = {
 CURRENT_ONLY = {
     key for key in THREE_PERIODS if not key.startswith(("closure_", "contracted_power"))
 }
+#: Enabled by default: what the bill charges for. Everything else starts disabled.
+ENABLED = {
+    "active_energy",
+    "active_energy_p1",
+    "active_energy_p2",
+    "active_energy_p3",
+    "max_demand_p1",
+    "max_demand_p2",
+    "max_demand_p3",
+    "excess_power",
+    "contracted_power_p1",
+    "contracted_power_p2",
+    "contracted_power_p3",
+}
+#: Longest billing name, in every language: the device page cut "Maximum demand tim…".
+NAME_LIMIT = 20
 
 
 def options(contract: int = 1) -> dict[str, Any]:
@@ -94,6 +111,16 @@ def billing_keys(hass: HomeAssistant) -> dict[str, str]:
         for entity in er.async_get(hass).entities.values()
         if entity.platform == DOMAIN and entity.unique_id.startswith(prefix)
     }
+
+
+async def enable_billing(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Enable the billing sensors disabled by default, as a user would, and reload."""
+    registry = er.async_get(hass)
+    for entity_id in billing_keys(hass).values():
+        if registry.async_get(entity_id).disabled_by is not None:
+            registry.async_update_entity(entity_id, disabled_by=None)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 def coordinator_of(entry: MockConfigEntry) -> BillingCoordinator:
@@ -126,7 +153,9 @@ async def test_three_period_tariff(
     hass: HomeAssistant, simulated: Simulated, snapshot: SnapshotAssertion
 ) -> None:
     """P1-P3 and the totals, with the simulator's own numbers and classes HA accepts."""
-    await setup_entry(hass, make_entry(simulated.url, options=options()))
+    await enable_billing(
+        hass, await setup_entry(hass, make_entry(simulated.url, options=options()))
+    )
     keys = billing_keys(hass)
     assert set(keys) == THREE_PERIODS
     meter: SimulatedMeter = simulated.line.meters[0]
@@ -190,6 +219,45 @@ async def test_three_period_tariff(
     }
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+async def test_names_fit_and_the_details_start_disabled(
+    hass: HomeAssistant, simulated: Simulated, language: str, snapshot: SnapshotAssertion
+) -> None:
+    """Short, distinct names with the tariff period first; only the bill's essentials on.
+
+    The names are those Home Assistant gave the entities in the system language (the
+    registry keeps them for disabled entities too), so a translation slip shows here.
+    """
+    hass.config.language = language
+    entry = await setup_entry(hass, make_entry(simulated.url, options=options()))
+    registry = er.async_get(hass)
+    keys = billing_keys(hass)
+    billing = {key: registry.async_get(entity_id) for key, entity_id in keys.items()}
+    names = {key: str(entity.original_name) for key, entity in billing.items()}
+    too_long = {name: len(name) for name in names.values() if len(name) > NAME_LIMIT}
+    assert too_long == {}
+    for key, name in names.items():
+        if match := re.search(r"_p(\d)$", key):
+            assert name.startswith(f"P{match[1]} "), name  # truncation never hides it
+    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
+    on_device = [
+        entity.original_name
+        for entity in er.async_entries_for_device(
+            registry, device.id, include_disabled_entities=True
+        )
+    ]
+    assert len(on_device) > len(names)  # the live sensors are on the same device
+    assert len(set(on_device)) == len(on_device)
+
+    enabled = {key for key, entity in billing.items() if entity.disabled_by is None}
+    assert enabled == ENABLED
+    assert all(
+        billing[key].disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        for key in THREE_PERIODS - ENABLED
+    )
+    assert {key: [names[key], key in enabled] for key in sorted(names)} == snapshot
+
+
 async def test_values_follow_the_meter_hour_by_hour(hass: HomeAssistant) -> None:
     """An hourly read takes one turn; closure and powers are read again a day later."""
     clock = MeterClock(METER_TIME)
@@ -221,6 +289,7 @@ async def test_a_closure_starts_a_new_period(hass: HomeAssistant) -> None:
     line = make_line(clock=clock)
     async with serving(line) as url:
         entry = await setup_entry(hass, make_entry(url, options=options()))
+        await enable_billing(hass, entry)
         billing = coordinator_of(entry)
         june = float(state_of(hass, "active_energy"))
         clock.now = datetime(2026, 7, 1, 2, 30, tzinfo=MADRID)
@@ -386,7 +455,8 @@ async def test_period_start_left_out(hass: HomeAssistant, simulated: Simulated) 
         return periods if start else [replace(period, start=None) for period in periods]
 
     with patch.object(Iec102Client, "read_billing", without_start):
-        await setup_entry(hass, make_entry(simulated.url, options=options()))
+        entry = await setup_entry(hass, make_entry(simulated.url, options=options()))
+        await enable_billing(hass, entry)
     state = hass.states.get(billing_keys(hass)["active_energy_p2"])
     assert when(state.attributes["last_reset"]) == LAST_CLOSURE
     assert when(state_of(hass, "closure_end")) == LAST_CLOSURE
