@@ -64,7 +64,7 @@ from .const import (
     SUBENTRY_METER,
 )
 from .core.driver import Driver
-from .core.drivers import DRIVERS
+from .core.drivers import DEFAULT_PROTOCOL, DRIVERS
 from .core.model import SIGNALS, Snapshot
 from .core.timing import MAX_REQUEST_TIMEOUT_MS, MIN_RECONNECT_DELAY_MS, MIN_REQUEST_TIMEOUT_MS
 from .core.transport import is_network_url
@@ -113,6 +113,17 @@ async def _entered(
         errors[CONF_TIME_ZONE] = "invalid_time_zone"
         return None
     return settings
+
+
+def protocol_step(step: str, driver: Driver[Any]) -> str:
+    """The step id of a form whose texts differ by protocol (the serial and meter forms).
+
+    Home Assistant translates a form by its step id, and a description placeholder is
+    shown as it is, untranslated: so each protocol's form has an id of its own, and so
+    its own text in every language. IEC 102 keeps the plain ids it always had; another
+    protocol's is ``<step>_<protocol>``, submitted to the method of that name.
+    """
+    return step if driver.name == DEFAULT_PROTOCOL else f"{step}_{driver.name}"
 
 
 def _preset(driver: Driver[Any], name: str | None) -> Mapping[str, Any]:
@@ -279,10 +290,16 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             preset = _preset(self._driver, self._preset)
             defaults = {CONF_PARITY: preset[CONF_PARITY]} if CONF_PARITY in preset else {}
         return self.async_show_form(
-            step_id="serial",
+            step_id=protocol_step("serial", self._driver),
             data_schema=await serial_schema(self.hass, self._driver, defaults),
             errors=errors,
         )
+
+    async def async_step_serial_iec62056(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The serial form with the texts of IEC 62056-21 (see ``protocol_step``)."""
+        return await self.async_step_serial(user_input)
 
     async def async_step_network(
         self, user_input: dict[str, Any] | None = None
@@ -356,10 +373,16 @@ class IecMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             errors["base"] = str(meter.error)
         defaults = user_input or _preset(driver, self._preset)
         return self.async_show_form(
-            step_id="meter",
+            step_id=protocol_step("meter", driver),
             data_schema=meter_schema(driver, defaults, self.hass.config.time_zone),
             errors=errors,
         )
+
+    async def async_step_meter_iec62056(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The meter form with the texts of IEC 62056-21 (see ``protocol_step``)."""
+        return await self.async_step_meter(user_input)
 
     async def async_step_values(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Which of the values the meter sent become sensors."""
@@ -500,12 +523,18 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 return self._create(meter_record(driver, meter.settings, meter.snapshot))
             errors["base"] = str(meter.error)
         return self.async_show_form(
-            step_id="meter",
+            step_id=protocol_step("meter", driver),
             data_schema=meter_schema(
                 driver, user_input or _preset(driver, self._preset), self.hass.config.time_zone
             ),
             errors=errors,
         )
+
+    async def async_step_meter_iec62056(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """The meter form with the texts of IEC 62056-21 (see ``protocol_step``)."""
+        return await self.async_step_meter(user_input)
 
     async def async_step_values(
         self, user_input: dict[str, Any] | None = None

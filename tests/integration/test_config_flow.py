@@ -197,6 +197,35 @@ async def test_serial_meter_over_a_pty(hass: HomeAssistant) -> None:
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def test_iec62056_meter_over_a_pty_with_its_own_forms(
+    hass: HomeAssistant, simulated_62056: Simulated62056
+) -> None:
+    """IEC 62056-21 gets serial and meter forms of its own (their texts are its own)."""
+    line = simulated_62056.line
+    path = await line.start_pty()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await choose(hass, await choose(hass, result, "iec62056"), "serial")
+    assert result["step_id"] == "serial_iec62056"
+    defaults = form_defaults(result)
+    assert (defaults[CONF_BAUDRATE], defaults[CONF_BYTESIZE]) == ("300", "7")
+    assert (defaults[CONF_PARITY], defaults[CONF_STOPBITS]) == ("even", "1")
+    bad = {**defaults, CONF_DEVICE: "/dev/does-not-exist"}
+    result = await configure(hass, result, bad)
+    assert result["step_id"] == "serial_iec62056"
+    assert result["errors"] == {"base": "cannot_connect"}
+    # Linux pseudo-terminals refuse parity once reopened: 8N1 for the pty.
+    line_8n1 = {CONF_BYTESIZE: "8", CONF_PARITY: "none"}
+    result = await configure(hass, result, {**bad, **line_8n1, CONF_DEVICE: path})
+    assert result["step_id"] == "meter_iec62056"
+    result = await configure(hass, result, {CONF_NAME: "House", **SETTINGS_62056})
+    assert result["step_id"] == "values"
+    result = await configure(hass, result, {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert result["result"].state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(result["result"].entry_id)
+
+
 async def test_serial_defaults_follow_the_utility(hass: HomeAssistant) -> None:
     result = await choose(hass, await start(hass, "endesa"), "serial")
     defaults = form_defaults(result)

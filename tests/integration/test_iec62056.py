@@ -17,7 +17,7 @@ from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 
-from custom_components.iec_meter import const, validation
+from custom_components.iec_meter import validation
 from custom_components.iec_meter.connection import default_options
 from custom_components.iec_meter.const import (
     CONF_DATA,
@@ -88,7 +88,7 @@ async def to_meter_form(hass: HomeAssistant, url: str) -> dict[str, Any]:
     assert form_defaults(result)["port"] == 4001  # the driver's usual converter port
     result = await configure(hass, result, host_port(url))
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "meter"
+    assert result["step_id"] == "meter_iec62056"
     return result
 
 
@@ -270,7 +270,7 @@ async def test_add_a_meter_on_the_same_line(
         )
         # No utility presets for this protocol: straight to the meter form.
         assert result["type"] is FlowResultType.FORM
-        assert result["step_id"] == "meter"
+        assert result["step_id"] == "meter_iec62056"
         return await subentries.async_configure(result["flow_id"], meter)
 
     garage = {**METER, CONF_NAME: "Garage", DEVICE_ADDRESS: "1002"}
@@ -391,24 +391,16 @@ async def test_unavailable_then_available_logs_once_each(
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_device_of_a_meter(
-    hass: HomeAssistant, simulated_62056: Simulated62056, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_device_of_a_meter(hass: HomeAssistant, simulated_62056: Simulated62056) -> None:
     entry = await setup_entry(hass, make_62056_entry(simulated_62056.url))
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert device.identifiers == {(DOMAIN, "ISk-12345678")}
     assert device.name == "House"
-    assert device.manufacturer == "ISk"  # the flag id, as the meter sent it
+    assert device.manufacturer == "Iskraemeco"  # the FLAG id "ISk" the meter sent
     assert device.model == "5MT174-SIM"
+    assert device.model_id is None
     assert device.serial_number == "12345678"
     assert device.configuration_url == "http://127.0.0.1"
-    # A manufacturer id with a known name shows the name.
-    monkeypatch.setitem(const.MANUFACTURERS, "ISk", "Iskraemeco")
-    await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
-    assert device.manufacturer == "Iskraemeco"
-    assert device.model_id == "ISk"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
