@@ -552,7 +552,7 @@ def _iec62056_answers(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "user": {"next_step_id": "iec62056"},
         "connection": {"next_step_id": "network"},
         "network": {"host": host, "port": port},
-        "meter": {"name": args.optical_name, "mode": "C"},
+        "meter_iec62056": {"name": args.optical_name, "mode": "C"},
         # The standard values the readout has are ticked already; add the serial number.
         "values": {"data": ["C.1.0"]},
     }

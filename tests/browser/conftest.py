@@ -167,12 +167,17 @@ class Ui:
         await self.shot(title)
         await self.dialog.get_by_role("button", name="Submit").click()
 
-    async def finish(self, text: str | None = None) -> None:
-        """The flow ended (showing ``text`` where given); close its dialog."""
-        # Not the header's "Close" (x), an icon button named by its aria-label or title.
-        done = self.dialog.get_by_role("button", name=FINISH).and_(
+    @property
+    def done(self):
+        """The button that closes a finished flow (not the header's "Close" x)."""
+        # The header's x is an icon button named by its aria-label or title.
+        return self.dialog.get_by_role("button", name=FINISH).and_(
             self.dialog.locator("button:not([aria-label]):not([title='Close'])")
         )
+
+    async def finish(self, text: str | None = None) -> None:
+        """The flow ended (showing ``text`` where given); close its dialog."""
+        done = self.done
         await expect(done).to_be_visible(timeout=STEP_MS)
         if text is not None:
             await expect(self.dialog.get_by_text(text).first).to_be_visible()

@@ -23,6 +23,11 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 IEC102_METER = "Spanish utility meter with IEC 870-5-102 (REE) telemetering"
 IEC62056_METER = "Meter with an optical port read by an IEC 62056-21 head"
 NETWORK = "Network converter (TCP)"
+#: The start of each protocol's own description of the meter step.
+METER_TEXT = {
+    IEC102_METER: "Iberdrola and Endesa use the last 5 digits of the meter ID",
+    IEC62056_METER: "Most meters need only a name",
+}
 
 
 async def start_integration_flow(ui: Ui) -> None:
@@ -36,7 +41,7 @@ async def start_integration_flow(ui: Ui) -> None:
 
 
 async def open_integration(ui: Ui) -> None:
-    """The integration's own page, with its connections and meters."""
+    """The integration's own page, with its hubs and meters."""
     await ui.open("/config/integrations/integration/iec_meter")
     await expect(ui.page.get_by_text("IEC Meter").first).to_be_visible(timeout=STEP_MS)
 
@@ -50,53 +55,62 @@ async def expect_entity(ui: Ui, device: str, entity: str) -> None:
     await ui.shot(f"entities {device}")
 
 
-async def start_subentry_flow(ui: Ui, button: str, connection: str) -> None:
-    """The integration page's "Add meter" / "Add gateway", for the connection named."""
+async def start_subentry_flow(ui: Ui, button: str, hub: str) -> None:
+    """The integration page's "Add meter" / "Add gateway", for the hub named."""
     await open_integration(ui)
     await ui.page.get_by_role("button", name=button, exact=True).click()
-    # With several connections, Home Assistant asks which one first: a list over the page,
-    # whose line for the connection comes after the page's own heading of it.
-    named = ui.page.get_by_text(connection, exact=True)
+    # With several hubs, Home Assistant asks which one first: a list over the page, whose
+    # line for the hub comes after the page's own heading of it.
+    named = ui.page.get_by_text(hub, exact=True)
     with contextlib.suppress(AssertionError):
         await expect(named).to_have_count(2, timeout=5_000)
-        await ui.shot(f"{button} which connection")
+        await ui.shot(f"{button} which hub")
         await named.last.click()
 
 
-def connection_title(url: str, protocol: str = "IEC 60870-5-102 (REE)") -> str:
-    """How a connection is titled on the integration page: protocol and place."""
+def hub_title(url: str, protocol: str = "IEC 60870-5-102 (REE)") -> str:
+    """How a hub is titled on the integration page: protocol and place."""
     return f"{protocol} · {url.removeprefix('socket://')}"
+
+
+async def add_hub(ui: Ui, protocol: str, url: str, meter: dict[str, str]) -> None:
+    """ "Add integration" for a meter of ``protocol`` on the network converter at ``url``.
+
+    Only the meter form's ``meter`` fields are typed; an IEC 102 meter's utility and an
+    IEC 62056-21 meter's values are left as offered. The meter form shows its protocol's
+    own description.
+    """
+    host, port = Env.host_port(url)
+    await start_integration_flow(ui)
+    await ui.choose("Which kind of meter?", protocol)
+    if protocol == IEC102_METER:
+        await ui.submit("Your utility")
+    await ui.choose("How is the meter connected?", NETWORK)
+    await ui.typed("Network converter", {"Host": host, "TCP port": port})
+    await ui.expect_step("Meter")
+    await expect(ui.dialog.get_by_text(METER_TEXT[protocol]).first).to_be_visible()
+    await ui.typed("Meter", meter)
+    if protocol == IEC62056_METER:
+        await ui.submit("Values to show")
+    await ui.finish()
 
 
 async def test_add_iec102_hub(ui: Ui, env: Env) -> None:
     """ "Add integration" for an IEC 102 meter on a network converter."""
-    host, port = env.host_port(env.meter_url)
-    await start_integration_flow(ui)
-    await ui.choose("Which kind of meter?", IEC102_METER)
-    await ui.submit("Your utility")
-    await ui.choose("How is the meter connected?", NETWORK)
-    await ui.typed("Network converter", {"Host": host, "TCP port": port})
-    await ui.typed("Meter", {"Name": "Shop", "Link address": "1", "Read password": "1"})
-    await ui.finish()
+    meter = {"Name": "Shop", "Link address": "1", "Read password": "1"}
+    await add_hub(ui, IEC102_METER, env.meter_url, meter)
     await expect_entity(ui, "Shop", "Energy import")
 
 
 async def test_add_iec62056_hub(ui: Ui, env: Env) -> None:
     """ "Add integration" for an IEC 62056-21 meter read through an optical head."""
-    host, port = env.host_port(env.optical_url)
-    await start_integration_flow(ui)
-    await ui.choose("Which kind of meter?", IEC62056_METER)
-    await ui.choose("How is the meter connected?", NETWORK)
-    await ui.typed("Network converter", {"Host": host, "TCP port": port})
-    await ui.typed("Meter", {"Name": "Flat"})
-    await ui.submit("Values to show")
-    await ui.finish()
+    await add_hub(ui, IEC62056_METER, env.optical_url, {"Name": "Flat"})
     await expect_entity(ui, "Flat", "Energy import")
 
 
-async def test_add_meter_on_a_connection(ui: Ui, env: Env) -> None:
+async def test_add_meter_on_a_hub(ui: Ui, env: Env) -> None:
     """ "Add meter": a second IEC 102 meter on the same bus."""
-    await start_subentry_flow(ui, "Add meter", connection_title(env.meter_url))
+    await start_subentry_flow(ui, "Add meter", hub_title(env.meter_url))
     await ui.submit("Your utility")
     await ui.typed("Meter", {"Name": "Garage", "Link address": "2", "Read password": "2"})
     await ui.finish()
@@ -104,10 +118,15 @@ async def test_add_meter_on_a_connection(ui: Ui, env: Env) -> None:
 
 
 async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
-    """ "Reconfigure meter" opens with each meter's values and saves them unchanged."""
+    """ "Reconfigure meter" opens with each meter's values and saves them unchanged.
+
+    The IEC 62056-21 meter then shows "Values to show" with its current ticks: Flat was
+    added with the usual ones (Energy import ticked, Energy import tariff 1 not).
+    """
     await open_integration(ui)
     meters = await ui.page.get_by_role("button", name="Reconfigure meter").count()
     assert meters >= 3  # Shop, Garage (IEC 102) and Flat (IEC 62056-21)
+    values_steps = 0
     for index in range(meters):
         await open_integration(ui)
         await ui.page.get_by_role("button", name="Reconfigure meter").nth(index).click()
@@ -116,7 +135,17 @@ async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
         for box in await ui.dialog.get_by_role("spinbutton").all():
             assert await box.input_value() != ""
         await ui.submit("Reconfigure meter")
+        values = ui.dialog.get_by_text("Values to show", exact=True)
+        await expect(values.or_(ui.done).first).to_be_visible(timeout=STEP_MS)
+        if await values.count():
+            values_steps += 1
+            ticked = ui.dialog.get_by_role("checkbox", name="Energy import", exact=True)
+            unticked = ui.dialog.get_by_role("checkbox", name="Energy import tariff 1", exact=True)
+            await expect(ticked).to_be_checked()
+            await expect(unticked).not_to_be_checked()
+            await ui.submit("Values to show")
         await ui.finish()
+    assert values_steps == 1  # only Flat's protocol labels its values
 
 
 async def test_options(ui: Ui, env: Env) -> None:
@@ -129,7 +158,7 @@ async def test_options(ui: Ui, env: Env) -> None:
 
 async def test_add_gateway(ui: Ui, env: Env) -> None:
     """ "Add gateway" with its defaults; the gateway's entities appear."""
-    await start_subentry_flow(ui, "Add gateway", connection_title(env.meter_url))
+    await start_subentry_flow(ui, "Add gateway", hub_title(env.meter_url))
     await ui.submit("Pass-through gateway")
     await ui.finish()
     await open_integration(ui)
@@ -165,15 +194,10 @@ async def test_password_repair(ui: Ui) -> None:
     """A meter whose password changed raises a repair; the user types the new one."""
     serial = ("--serial-number", "48399999", "--link-address", "7")
     async with simulator("--tcp", "127.0.0.1:0", "--password", "3", *serial) as url:
-        host, port = Env.host_port(url)
-        await start_integration_flow(ui)
-        await ui.choose("Which kind of meter?", IEC102_METER)
-        await ui.submit("Your utility")
-        await ui.choose("How is the meter connected?", NETWORK)
-        await ui.typed("Network converter", {"Host": host, "TCP port": port})
-        await ui.typed("Meter", {"Name": "Office", "Link address": "7", "Read password": "3"})
-        await ui.finish()
+        meter = {"Name": "Office", "Link address": "7", "Read password": "3"}
+        await add_hub(ui, IEC102_METER, url, meter)
     # The utility changed the password: the same meter now wants 4.
+    host, port = Env.host_port(url)
     async with simulator("--tcp", f"{host}:{port}", "--password", "4", *serial):
         await ui.open("/config/repairs")
         issue = ui.page.get_by_text("Meter Office rejected its password").first
