@@ -64,6 +64,8 @@ PROFILE_EXPORT = "_active_energy_export"
 BACKFILL_DAYS = 90
 BACKFILL_SHARE = 0.98
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+#: A websocket unused this long is replaced (see Api.ws).
+WS_IDLE_SECONDS = 30
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
 # Integrations whose config flows finishing the onboarding starts.
 ONBOARDING_DOMAINS = ("google_translate", "met", "radio_browser", "shopping_list")
@@ -253,6 +255,7 @@ class Api:
     token: str = ""
     _ws: aiohttp.ClientWebSocketResponse | None = None
     _next_id: int = 1
+    _ws_used: float = 0.0
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -288,6 +291,13 @@ class Api:
 
     async def ws(self, message: dict[str, Any]) -> Any:
         """One websocket command; its result, or DemoError with Home Assistant's error."""
+        if self._ws is not None and (
+            self._ws.closed or time.monotonic() - self._ws_used > WS_IDLE_SECONDS
+        ):
+            # Home Assistant's heartbeat drops a websocket whose pings nobody reads (about
+            # 80 s; check_live polls the REST API meanwhile): connect anew.
+            await self._ws.close()
+            self._ws = None
         if self._ws is None:
             self._ws = await self.session.ws_connect(self.url + "/api/websocket")
             hello = await self._ws.receive_json()
@@ -302,6 +312,7 @@ class Api:
             answer = await self._ws.receive_json(timeout=60)
             if answer.get("id") == message["id"] and answer.get("type") == "result":
                 break
+        self._ws_used = time.monotonic()
         if not answer.get("success"):
             raise WsError(message["type"], answer.get("error", {}))
         return answer.get("result")
