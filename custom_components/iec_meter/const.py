@@ -107,7 +107,3 @@ RECORD_OPTIONS: Final[dict[str, str | int]] = {
 CLOCK_READ_INTERVAL: Final = timedelta(minutes=5)
 #: How long unloading waits for a meter to confirm the logout.
 LOGOUT_TIMEOUT_S: Final = 5
-
-#: Names for manufacturer codes. No public source maps the IEC 102 codes yet, so devices
-#: show the code until one is confirmed.
-MANUFACTURERS: Final[dict[str, str]] = {}

@@ -61,8 +61,16 @@ async def async_get_config_entry_diagnostics(
     meters: dict[str, Any] = {}
     for subentry_id, coordinator in runtime.coordinators.items():
         statistics = coordinator.statistics
+        identity = runtime.driver.stored_identity(coordinator.subentry.data)
         meters[subentry_id] = {
             "title": coordinator.subentry.title,
+            # The code as the meter sent it: a device shows only a name the table knows.
+            "identity": {
+                "manufacturer_code": identity.manufacturer,
+                "manufacturer_name": identity.manufacturer_name,
+                "model": identity.model,
+                "serial": identity.serial,
+            },
             "available": coordinator.last_update_success,
             "last_reading": _snapshot(coordinator.data),
             "statistics": {

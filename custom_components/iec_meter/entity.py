@@ -7,16 +7,9 @@ from urllib.parse import urlparse
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import CONF_DEVICE, DOMAIN, MANUFACTURERS
+from .const import CONF_DEVICE, DOMAIN
 from .coordinator import IecMeterCoordinator
 from .core.model import Identity
-
-
-def manufacturer_name(code: str) -> str:
-    """The manufacturer's name where the code is known, else the code as the meter gave it."""
-    if code in MANUFACTURERS:
-        return MANUFACTURERS[code]
-    return f"Manufacturer code {code}" if code.isdigit() else code
 
 
 def configuration_url(device: str) -> str | None:
@@ -28,13 +21,18 @@ def configuration_url(device: str) -> str | None:
 
 
 def device_info(meter_id: str, title: str, identity: Identity, device: str) -> DeviceInfo:
-    """Device registry entry of one meter."""
+    """Device registry entry of one meter.
+
+    The manufacturer is the name the protocol's table gives the meter's code, else none:
+    a bare code ("66") tells a user nothing, and the diagnostics keep it. Manufacturer
+    and model id are always given, so what early releases showed there is cleared.
+    """
     info = DeviceInfo(
         identifiers={(DOMAIN, meter_id)},
         name=title,
-        manufacturer=manufacturer_name(identity.manufacturer),
+        manufacturer=identity.manufacturer_name,
         model=identity.model,
-        model_id=identity.manufacturer,
+        model_id=None,
         serial_number=identity.serial,
         # Always given, so the standard's date that early releases showed here is cleared.
         sw_version=identity.firmware,

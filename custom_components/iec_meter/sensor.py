@@ -41,7 +41,7 @@ from .billing_sensor import async_setup_billing
 from .const import CONF_DATA
 from .coordinator import IecMeterCoordinator
 from .core.gateway import Gateway
-from .core.model import SIGNALS, Signal, Snapshot
+from .core.model import SIGNALS, DataValue, Signal, Snapshot
 from .data import IecMeterConfigEntry
 from .entity import IecMeterEntity
 from .gateway_entity import GatewayEntity
@@ -52,23 +52,20 @@ PARALLEL_UPDATES = 0
 
 type SensorValue = float | str | datetime | None
 
-#: Units of labelled values that Home Assistant knows how to classify.
+#: Units of labelled values that Home Assistant knows how to classify (exact spelling:
+#: "MWh" is mega, "mWh" milli).
 _UNIT_CLASSES: dict[str, SensorDeviceClass] = {
-    "kWh": SensorDeviceClass.ENERGY,
-    "kvarh": SensorDeviceClass.REACTIVE_ENERGY,
-    "kW": SensorDeviceClass.POWER,
-    "kvar": SensorDeviceClass.REACTIVE_POWER,
-    "V": SensorDeviceClass.VOLTAGE,
-    "A": SensorDeviceClass.CURRENT,
+    **dict.fromkeys(("Wh", "kWh", "MWh"), SensorDeviceClass.ENERGY),
+    **dict.fromkeys(("varh", "kvarh"), SensorDeviceClass.REACTIVE_ENERGY),
+    **dict.fromkeys(("W", "kW", "MW"), SensorDeviceClass.POWER),
+    **dict.fromkeys(("var", "kvar"), SensorDeviceClass.REACTIVE_POWER),
+    **dict.fromkeys(("VA", "kVA"), SensorDeviceClass.APPARENT_POWER),
+    **dict.fromkeys(("V", "kV"), SensorDeviceClass.VOLTAGE),
+    **dict.fromkeys(("A", "mA"), SensorDeviceClass.CURRENT),
     "Hz": SensorDeviceClass.FREQUENCY,
 }
-_MEASURED = {
-    SensorDeviceClass.POWER,
-    SensorDeviceClass.REACTIVE_POWER,
-    SensorDeviceClass.VOLTAGE,
-    SensorDeviceClass.CURRENT,
-    SensorDeviceClass.FREQUENCY,
-}
+#: Endings of energy units, known or not (kVAh, Mvarh): registers that only grow.
+_ENERGY_UNIT_ENDINGS = ("wh", "varh", "vah")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,11 +75,14 @@ class IecMeterSensorDescription(SensorEntityDescription):
     value_fn: Callable[[Snapshot], SensorValue]
 
 
-def signal_description(signal: Signal, chosen: bool | None = None) -> IecMeterSensorDescription:
+def signal_description(
+    signal: Signal, chosen: bool | None = None, precision: int | None = None
+) -> IecMeterSensorDescription:
     """The description of one signal of the core's table.
 
     Where the user ticked the values (``chosen`` given), the ticked ones start enabled and
-    the others disabled; otherwise the table says.
+    the others disabled; otherwise the table says. ``precision`` is the decimals the
+    driver says the meter's values carry (the table's when not given).
     """
     key = signal.key
     return IecMeterSensorDescription(
@@ -91,27 +91,42 @@ def signal_description(signal: Signal, chosen: bool | None = None) -> IecMeterSe
         device_class=SensorDeviceClass(signal.device_class),
         native_unit_of_measurement=None if signal.unit is None else str(signal.unit),
         state_class=None if signal.state_class is None else SensorStateClass(signal.state_class),
-        suggested_display_precision=signal.precision,
+        suggested_display_precision=signal.precision if precision is None else precision,
         entity_registry_enabled_default=signal.enabled if chosen is None else chosen,
         value_fn=lambda data: data.reading.get(key),
     )
 
 
-def data_description(address: str, unit: str | None) -> IecMeterSensorDescription:
-    """A labelled value the user chose, named by its address as the meter prints it."""
-    device_class = _UNIT_CLASSES.get(unit or "")
+def data_description(address: str, item: DataValue | None) -> IecMeterSensorDescription:
+    """A labelled value the user chose, named by its address as the meter prints it.
 
-    def value(data: Snapshot) -> SensorValue:
-        item = data.reading.data.get(address)
-        return None if item is None else item.value
+    A number keeps the meter's unit as sent, known to Home Assistant or not ("kVA",
+    "h"), and its digits; an energy unit makes a register, any other a measurement.
+    Text (a status word, a serial number) is shown as it is, without unit or class.
+    """
 
+    def text(data: Snapshot) -> SensorValue:
+        found = data.reading.data.get(address)
+        return None if found is None else found.value
+
+    if item is None or isinstance(item.value, str) or item.unit is None:
+        return IecMeterSensorDescription(key=f"data_{address}", name=address, value_fn=text)
+
+    def number(data: Snapshot) -> SensorValue:
+        # Text where a number was (a meter's error mark) is unknown, not a broken state.
+        found = data.reading.data.get(address)
+        return None if found is None or isinstance(found.value, str) else found.value
+
+    unit = item.unit
+    energy = unit.strip().lower().endswith(_ENERGY_UNIT_ENDINGS)
     return IecMeterSensorDescription(
         key=f"data_{address}",
         name=address,
-        device_class=device_class,
-        native_unit_of_measurement=unit if device_class else None,
-        state_class=SensorStateClass.MEASUREMENT if device_class in _MEASURED else None,
-        value_fn=value,
+        device_class=_UNIT_CLASSES.get(unit),
+        native_unit_of_measurement=unit,
+        state_class=SensorStateClass.TOTAL_INCREASING if energy else SensorStateClass.MEASUREMENT,
+        suggested_display_precision=item.decimals,
+        value_fn=number,
     )
 
 
@@ -141,17 +156,20 @@ CLOCK_SENSORS: tuple[IecMeterSensorDescription, ...] = (
 
 def _descriptions(coordinator: IecMeterCoordinator) -> list[IecMeterSensorDescription]:
     record = coordinator.subentry.data
+    driver = coordinator.config_entry.runtime_data.driver
     # Where the user ticked the values (labelled data), what they ticked starts enabled.
-    ticked = coordinator.config_entry.runtime_data.driver.labelled_data
+    ticked = driver.labelled_data
+    reading = coordinator.data.reading if coordinator.data else None
     descriptions = [
-        signal_description(s, (s.key in coordinator.wanted) if ticked else None)
+        signal_description(
+            s, (s.key in coordinator.wanted) if ticked else None, driver.precision(s.key, reading)
+        )
         for s in SIGNALS.values()
         if s.key in coordinator.offered
     ]
-    data = coordinator.data.reading.data if coordinator.data else {}
+    data = reading.data if reading else {}
     for address in record.get(CONF_DATA, ()):
-        item = data.get(address)
-        descriptions.append(data_description(address, None if item is None else item.unit))
+        descriptions.append(data_description(address, data.get(address)))
     if coordinator.client.has_clock:
         descriptions.extend(CLOCK_SENSORS)
     return descriptions

@@ -129,10 +129,14 @@ async def test_diagnostics_of_an_iec62056_connection(
     reading = meters["House"]["last_reading"]
     assert reading["active_energy_import"] == 12345.0
     assert reading["meter_clock"] is None  # no clock in a readout
-    # Every data set of the readout, chosen or not, with its unit.
-    assert reading["data"]["F.F"] == {"value": "00000000", "unit": None}
-    assert reading["data"]["1.8.0*24"] == {"value": 11110.5, "unit": "kWh"}
-    assert reading["data"]["C.1.0"] == {"value": "12345678", "unit": None}
+    # Every data set of the readout, chosen or not, with its unit and its digits.
+    assert reading["data"]["F.F"] == {"value": "00000000", "unit": None, "decimals": None}
+    assert reading["data"]["1.8.0*24"] == {"value": 11110.5, "unit": "kWh", "decimals": 3}
+    assert reading["data"]["C.1.0"] == {"value": "12345678", "unit": None, "decimals": None}
+    # The maker as the meter codes it, and the name our FLAG table gives it.
+    assert meters["House"]["identity"]["manufacturer_code"] == "ISk"
+    assert meters["House"]["identity"]["manufacturer_name"] == "Iskraemeco"
+    assert meters["House"]["statistics"]["parity_errors"] == 0
     assert meters["House"]["available"] is True
     assert meters["Garage"]["available"] is False
     assert meters["Garage"]["last_reading"] is None

@@ -182,8 +182,9 @@ async def test_device_registry_entry(hass: HomeAssistant, simulated: Simulated) 
     (device,) = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
     assert device.identifiers == {(DOMAIN, "66-48300001")}
     assert device.name == "House"
-    assert device.manufacturer == "Manufacturer code 66"
+    assert device.manufacturer is None  # no public list names code 66 (diagnostics keep it)
     assert device.model == "IEC 870-5-102 (REE) meter"
+    assert device.model_id is None
     assert device.serial_number == "48300001"
     assert device.sw_version is None  # P_MP_NA_2 carries no firmware version
     assert device.configuration_url == "http://127.0.0.1"

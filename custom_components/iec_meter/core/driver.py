@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 from .bus import Bus
 from .errors import NotSupported
 from .frame_log import FrameLog
-from .model import Identity, Reading, Snapshot
+from .model import SIGNALS, Identity, Reading, Snapshot
 from .plausibility import PlausibilityGuard
 from .records import CONTRACTS, BillingPeriod, ProfileKind, ProfilePeriod
 
@@ -300,6 +300,21 @@ class Driver[S](ABC):
     #: Named sets of defaults (e.g. a utility's usual line parity and password) that
     #: pre-fill the forms; keys are line and meter setting keys.
     presets: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: Decimals a signal's values carry in our unit, where the protocol fixes them (an
+    #: IEC 102 power is a whole number of kW); the others take the signal table's.
+    resolution: ClassVar[Mapping[str, int]] = {}
+
+    def precision(self, key: str, reading: Reading | None = None) -> int | None:
+        """Decimals to show signal ``key`` with: its resolution, not more, not less.
+
+        Showing more digits than the meter gives makes up precision ("5.00 kW" for a
+        whole kW); fewer hides a register that moves (Wh shown in whole kWh looks frozen
+        for an hour). ``reading`` lets a protocol whose meters write their own digits
+        tell them.
+        """
+        if key in self.resolution:
+            return self.resolution[key]
+        return SIGNALS[key].precision
 
     @abstractmethod
     def settings(self, data: Mapping[str, Any]) -> S:

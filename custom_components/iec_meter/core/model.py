@@ -130,6 +130,9 @@ class DataValue:
 
     value: float | str
     unit: str | None = None
+    #: Digits after the decimal mark as the meter wrote a number (None: text). Not part
+    #: of the value: 1.50 and 1.5 are the same reading, only shown differently.
+    decimals: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +160,16 @@ class Reading:
 class Identity:
     """Who the meter says it is, as text (every protocol spells it differently)."""
 
+    #: The manufacturer as the meter codes it (a number, a FLAG id): kept as sent.
     manufacturer: str
     serial: str
     model: str | None = None
     firmware: str | None = None
     #: The protocol's own identity fields, as the ``read`` command prints them.
     fields: Mapping[str, str | int] = field(default_factory=dict)
+    #: The manufacturer's name where the protocol's own table knows the code (None:
+    #: unknown, never the bare code). Derived from ``manufacturer``, so not compared.
+    manufacturer_name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ from .asdu.billing import (
     decode_contracted_powers,
     stored_billing_request,
 )
-from .constants import RecordAddress, TotalObject, TypeId
+from .constants import MANUFACTURERS, RecordAddress, TotalObject, TypeId
 from .link import iec102_frame_log
 from .records import billing_period, contract_register, profile_period
 from .session import Iec102Session
@@ -110,6 +110,7 @@ class Iec102Client(MeterClient[Iec102Settings]):
                 "serial_number": ident.serial_number,
                 "standard_date": ident.standard_date,
             },
+            manufacturer_name=MANUFACTURERS.get(ident.manufacturer_code),
         )
 
     async def _read_clock(self) -> datetime | None:

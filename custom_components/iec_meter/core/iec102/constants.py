@@ -6,6 +6,7 @@ this module should spell a protocol number out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, IntFlag
 from typing import Final
 
@@ -278,6 +279,12 @@ VOLTAGE_UNUSED_BITS: Final = 1 << 30
 
 # P_MP_NA_2 (71): standard date (1), manufacturer (1), equipment id (uint32).
 IDENTITY_LENGTH: Final = 6
+#: Names of the manufacturer byte of P_MP_NA_2. The standard leaves the codes to the
+#: utilities and no public list of them was found (searched: REE and IEC 870-5-102
+#: documents, open IEC 102 clients such as gisce/iec870ree, which decode the byte but
+#: name no maker). A code goes in only with a source named beside it; until then a
+#: meter has no manufacturer name, and its raw code is in the diagnostics.
+MANUFACTURERS: Final[Mapping[int, str]] = {}
 
 # --- Time tags ---------------------------------------------------------------------
 TIME_A_LENGTH: Final = 5

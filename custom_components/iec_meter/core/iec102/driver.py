@@ -11,9 +11,15 @@ from ..driver import Driver, FieldKind, LineDefaults, SettingField
 from ..model import Identity
 from ..timing import DEFAULT_REQUEST_TIMEOUT_MS
 from .client import MODEL, Iec102Client
-from .constants import DEFAULT_TIME_ZONE, LINK_ADDRESS_MAX, PASSWORD_MAX, POINT_ADDRESS_MAX
+from .constants import (
+    DEFAULT_TIME_ZONE,
+    LINK_ADDRESS_MAX,
+    MANUFACTURERS,
+    PASSWORD_MAX,
+    POINT_ADDRESS_MAX,
+)
 from .settings import Iec102Settings
-from .signals import IEC102_SIGNALS
+from .signals import IEC102_RESOLUTION, IEC102_SIGNALS
 
 # Keys of a meter's settings and stored identity (config subentries use them: keep them).
 LINK_ADDRESS: Final = "link_address"
@@ -37,6 +43,7 @@ class Iec102Driver(Driver[Iec102Settings]):
     default_request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS
     default_scan_interval_s = 30
     signals = IEC102_SIGNALS
+    resolution = IEC102_RESOLUTION
     keeps_records = True
     meter_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField(LINK_ADDRESS, FieldKind.NUMBER, None, 0, LINK_ADDRESS_MAX),
@@ -85,11 +92,13 @@ class Iec102Driver(Driver[Iec102Settings]):
 
     def stored_identity(self, record: Mapping[str, Any]) -> Identity:
         """The identity a configured meter was set up with."""
+        code = int(record[MANUFACTURER_CODE])
         return Identity(
-            manufacturer=str(record[MANUFACTURER_CODE]),
+            manufacturer=str(code),
             serial=str(record[SERIAL_NUMBER]),
             model=MODEL,
             fields={STANDARD_DATE: str(record.get(STANDARD_DATE, ""))},
+            manufacturer_name=MANUFACTURERS.get(code),
         )
 
     def describe(self, settings: Iec102Settings) -> str:

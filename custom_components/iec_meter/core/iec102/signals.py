@@ -6,9 +6,11 @@ not offer them); a value it flagged invalid is ``None``.
 
 from __future__ import annotations
 
+import math
+
 from ..model import Value
 from .asdu import InstantValues
-from .constants import CURRENT_SCALE, VOLTAGE_SCALE
+from .constants import CURRENT_SCALE, POWER_FACTOR_SCALE, VOLTAGE_SCALE
 
 #: Registers of object 192, in order: A+, A-, R1..R4.
 ENERGY_SIGNALS = (
@@ -58,3 +60,17 @@ IEC102_SIGNALS = frozenset(
         *(f"{kind}_l{n}" for kind in ("current", "voltage") for n in (1, 2, 3)),
     )
 )
+
+#: Decimals of each signal as object 192/193/194 carry it: registers and powers in whole
+#: kWh, kW and kvar, the power factor in thousandths, currents and voltages in tenths.
+IEC102_RESOLUTION = {
+    **dict.fromkeys(ENERGY_SIGNALS, 0),
+    **{
+        f"{kind}{suffix}": 0
+        for kind in ("active_power", "reactive_power")
+        for suffix in POWER_SUFFIXES
+    },
+    **{f"power_factor{suffix}": round(math.log10(POWER_FACTOR_SCALE)) for suffix in POWER_SUFFIXES},
+    **{f"current_l{n}": round(math.log10(CURRENT_SCALE)) for n in (1, 2, 3)},
+    **{f"voltage_l{n}": round(math.log10(VOLTAGE_SCALE)) for n in (1, 2, 3)},
+}

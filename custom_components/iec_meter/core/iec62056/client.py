@@ -68,6 +68,7 @@ from .constants import (
     WAKE_UP_PAUSE_S,
     WIRE_TIME_SLACK,
     Mode,
+    manufacturer_name,
 )
 from .datasets import DataSet, ParsedBlock, parse_data_block
 from .errors import EchoOnly, EndlessAnswer, SlowAnswer, Unreadable
@@ -233,7 +234,11 @@ def identity_of(readout: Readout, settings: Iec62056Settings) -> Identity:
         fields[FIELD_SERIAL_ADDRESS] = found[1]
     serial = found[0] if found else settings.device_address or ident.ident
     return Identity(
-        manufacturer=ident.manufacturer, serial=serial, model=ident.ident or None, fields=fields
+        manufacturer=ident.manufacturer,
+        serial=serial,
+        model=ident.ident or None,
+        fields=fields,
+        manufacturer_name=manufacturer_name(ident.manufacturer),
     )
 
 
@@ -269,7 +274,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         self.naks_sent = 0
         self.skipped_lines = 0
         self.failed_readouts = 0
-        #: Bytes with bad parity (8N1 link); not in diagnostics() yet: its snapshot.
+        #: Bytes with bad parity (a 7E1 meter behind an 8N1 link, strip_parity set).
         self.parity_errors = 0
 
     # --- properties ------------------------------------------------------------------
@@ -296,6 +301,8 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
             "failed_readouts": self.failed_readouts,
             "naks_sent": self.naks_sent,
             "skipped_lines": self.skipped_lines,
+            # Damaged bytes on an 8N1 link: a noisy line (or a wrong strip_parity).
+            "parity_errors": self.parity_errors,
             "data_baudrate": last.baudrate if last else None,
             "data_sets": len(last.data_sets) if last else None,
         }

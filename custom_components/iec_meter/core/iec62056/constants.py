@@ -19,6 +19,7 @@ Facts, in our words:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Final
 
@@ -135,3 +136,44 @@ MAX_BLOCKS: Final = 1000
 # --- well-known addresses ------------------------------------------------------------
 #: Data sets that carry a meter's serial number, in order of preference.
 SERIAL_ADDRESSES: Final = ("C.1.0", "0.0.0", "96.1.0")
+
+# --- manufacturers -------------------------------------------------------------------
+#: Makers behind the identification's three letters: FLAG ids, which the DLMS User
+#: Association assigns (dlms.com/flag-id; one registration covers every mix of upper
+#: and lower case, so the lookup is by the upper-case id). The common electricity meter
+#: makers only, names shortened to what the nameplates show; checked against two copies
+#: of the directory (the FLAG list of ganehag/UtilityMeterViewer and the manufacturer
+#: table of wmbusmeters/wmbusmeters).
+FLAG_MANUFACTURERS: Final[Mapping[str, str]] = {
+    "ABB": "ABB",
+    "ACE": "Actaris",
+    "AMX": "Apator Metrix",
+    "APA": "Apator",
+    "ART": "Arteche",
+    "CIR": "Circutor",
+    "DZG": "DZG Metering",
+    "EDM": "EDMI",
+    "ELS": "Elster",
+    "EMH": "EMH metering",
+    "EMO": "Enermet",
+    "ESY": "EasyMeter",
+    "GAV": "Carlo Gavazzi",
+    "HXE": "Hexing Electrical",
+    "ISK": "Iskraemeco",
+    "ITF": "ITF Fröschl",
+    "ITR": "Itron",
+    "KAM": "Kamstrup",
+    "KFM": "Kaifa",
+    "LGZ": "Landis+Gyr",
+    "ORB": "Orbis",
+    "SAG": "Sagemcom",
+    "SIE": "Siemens",
+    "SLB": "Schlumberger",
+    "ZIV": "ZIV",
+    "ZPA": "ZPA Smart Energy",
+}
+
+
+def manufacturer_name(flag_id: str) -> str | None:
+    """The maker's name for an identification's three letters (None: not in our table)."""
+    return FLAG_MANUFACTURERS.get(flag_id.upper())

@@ -28,8 +28,16 @@ from .constants import (
     PARITY,
     STOP_BITS,
     Mode,
+    manufacturer_name,
 )
-from .obis import SIGNAL_KEYS, standard_addresses
+from .obis import (
+    MAX_DEMAND_SIGNAL,
+    REGISTERS,
+    SIGNAL_KEYS,
+    SIGNED_POWERS,
+    signal_decimals,
+    standard_addresses,
+)
 
 # Keys of a meter's settings (config subentries store them: keep them).
 DEVICE_ADDRESS: Final = "device_address"
@@ -103,6 +111,10 @@ class Iec62056Driver(Driver[Iec62056Settings]):
     #: A readout at 300 baud can take 20-30 s: one a minute leaves the line free.
     default_scan_interval_s = 60
     signals = SIGNAL_KEYS
+    #: Until a readout tells the meter's own digits: registers and powers in Wh and W.
+    resolution: ClassVar[Mapping[str, int]] = {
+        **dict.fromkeys((*REGISTERS.values(), *SIGNED_POWERS, MAX_DEMAND_SIGNAL), 3)
+    }
     labelled_data = True
     meter_fields: ClassVar[tuple[SettingField, ...]] = (
         SettingField(DEVICE_ADDRESS, FieldKind.TEXT, ""),
@@ -170,12 +182,19 @@ class Iec62056Driver(Driver[Iec62056Settings]):
         """The identity :meth:`identity_record` stored."""
         fields = record.get(FIELDS) or {}
         model = record.get(MODEL)
+        flag_id = str(record[MANUFACTURER])
         return Identity(
-            manufacturer=str(record[MANUFACTURER]),
+            manufacturer=flag_id,
             serial=str(record[SERIAL]),
             model=None if model is None else str(model),
             fields={str(key): value for key, value in dict(fields).items()},
+            manufacturer_name=manufacturer_name(flag_id),
         )
+
+    def precision(self, key: str, reading: Reading | None = None) -> int | None:
+        """The digits the meter writes the signal's data sets with, once a readout shows."""
+        written = None if reading is None else signal_decimals(reading.data, key)
+        return super().precision(key) if written is None else written
 
     def describe(self, settings: Iec62056Settings) -> str:
         """Device address and mode."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
+import math
 from typing import Final
 
 from ..model import DataValue, Value
@@ -142,11 +143,20 @@ def _meter_time(data: Mapping[str, DataSet], tz: tzinfo) -> datetime | None:
     return parse_stamp(date.value.text + time.value.text, tz)
 
 
+def decimals(text: str) -> int:
+    """Digits a number is written with after its decimal mark (``012345.678`` -> 3)."""
+    stripped = text.strip()
+    for mark in (".", ","):
+        if mark in stripped:
+            return len(stripped) - stripped.index(mark) - 1
+    return 0
+
+
 def _value(data_set: DataSet, index: int, numeric: bool) -> DataValue:
     raw = data_set.values[index]
     number = parse_number(raw.text)
     if number is not None and (numeric or raw.unit is not None or has_decimal_mark(raw.text)):
-        return DataValue(number, raw.unit or None)
+        return DataValue(number, raw.unit or None, decimals(raw.text))
     return DataValue(raw.text, raw.unit or None)
 
 
@@ -204,6 +214,35 @@ def signals(data_sets: Iterable[DataSet], tz: tzinfo) -> tuple[dict[str, Value],
         if len(demand.values) > 1:
             values[MAX_DEMAND_TIME_SIGNAL] = parse_stamp(demand.values[1].text, tz)
     return values, _meter_time(by_code, tz)
+
+
+#: The OBIS codes (C.D.E) whose values make each signal.
+_CODES_OF: Final[Mapping[str, frozenset[str]]] = {
+    **{key: frozenset((code,)) for code, key in (*REGISTERS.items(), *MEASUREMENTS.items())},
+    **{key: frozenset(pair) for key, pair in SIGNED_POWERS.items()},
+    MAX_DEMAND_SIGNAL: frozenset((MAX_DEMAND,)),
+}
+
+
+def signal_decimals(data: Mapping[str, DataValue], key: str) -> int | None:
+    """Decimals signal ``key`` carries in our unit, as the meter wrote its data sets.
+
+    ``1.8.0(0012345.678*kWh)`` carries 3, ``2.7.0(00123.4*W)`` 4 in kW; where two data
+    sets make one signal (a signed power), the finer one. None if no data set has it.
+    """
+    codes = _CODES_OF.get(key, frozenset())
+    found = [
+        max(item.decimals - _unit_shift(item.unit), 0)
+        for address, item in data.items()
+        if item.decimals is not None and current_code(address) in codes
+    ]
+    return max(found) if found else None
+
+
+def _unit_shift(unit: str | None) -> int:
+    """Powers of ten from the meter's unit to ours (Wh -> kWh: -3)."""
+    factor = 1.0 if unit is None else _SCALE.get(unit.strip().lower(), 1.0)
+    return round(math.log10(factor))
 
 
 def standard_addresses(data: Iterable[str]) -> frozenset[str]:
