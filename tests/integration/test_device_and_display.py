@@ -249,6 +249,16 @@ async def test_a_labelled_value_keeps_the_meters_unit(
         "state_class": None,
         "precision": None,
     }
+    # Text where the number was (an error mark): unknown, not a state Home Assistant
+    # refuses for a sensor with a unit.
+    meter = simulated_62056.line.meters[0]
+    meter.config.data_lines = tuple(
+        "C.8.0(ERR*h)" if line.startswith("C.8.0") else line for line in READOUT
+    )
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert described("C.8.0")["state"] == "unknown"
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
