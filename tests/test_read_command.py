@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +21,9 @@ from custom_components.iec_meter.core.drivers import DRIVERS
 from custom_components.iec_meter.core.errors import NoResponse
 from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
 from custom_components.iec_meter.core.iec62056.obis import SIGNAL_KEYS as IEC62056_SIGNAL_KEYS
+from simulator.cli import build_parser
+from simulator.iec62056_line import Iec62056Line, build_line
+from tests.wrong_values import readout_changed, replaced_value
 
 SIGNAL_KEYS = sorted(IEC102_SIGNALS)
 
@@ -231,6 +235,7 @@ async def test_iec62056_json_contract(tmp_path: Path, capsys: pytest.CaptureFixt
         "identity": {"manufacturer": "ISk", "ident": "5MT174-SIM", "serial": "12345678"},
         "timestamp": "2026-06-21T10:15:00+02:00",
         "clock": None,  # no clock to read: the time stamp is the values' own
+        "withheld": [],  # every signal plausible
         "obis": {
             "C.1.0": {"value": "12345678", "unit": None},
             "0.9.1": {"value": "101500", "unit": None},
@@ -255,15 +260,19 @@ def _is_number_or_null(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
 
-async def test_iec62056_json_of_a_live_meter(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_iec62056_json_of_a_live_meter(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # --time-zone wins over the machine's zone
     async with simulator(*FAST_62056, "--time-zone", "Europe/Madrid") as url:
         status = await cli.run(
             [*QUICK_READ, "--url", url, "--time-zone", "Europe/Madrid", "--json"]
         )
     document = json.loads(capsys.readouterr().out)
     assert status == 0
-    signals = set(document) - {"identity", "timestamp", "clock", "obis"}
+    signals = set(document) - {"identity", "timestamp", "clock", "withheld", "obis"}
     assert signals <= IEC62056_SIGNAL_KEYS
+    assert document["withheld"] == []
     assert {"active_energy_import", "active_power", "voltage_l3", "max_demand_time"} <= signals
     for key in signals - {"max_demand_time"}:
         assert _is_number_or_null(document[key]), key
@@ -288,7 +297,10 @@ async def test_iec62056_json_of_a_live_meter(capsys: pytest.CaptureFixture[str])
     assert obis["1.8.0"]["value"] == document["active_energy_import"]
 
 
-async def test_iec62056_table(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_iec62056_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # this machine's zone, for this test
     async with simulator(*FAST_62056) as url:
         status = await cli.run([*QUICK_READ, "--url", url])
     out = capsys.readouterr().out
@@ -306,7 +318,8 @@ async def test_iec62056_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert signal_rows["active_energy_import"].endswith("  kWh")
     header = next(line for line in lines if line.startswith("signal"))
     unit_column = header.index("unit")
-    assert signal_rows["max_demand_time"].endswith(" UTC")  # no --time-zone: UTC
+    # No --time-zone: the machine's local zone, as the user's own clock shows times.
+    assert signal_rows["max_demand_time"].endswith(" JST")
     assert len(signal_rows["max_demand_time"]) <= unit_column  # the columns still align
     # Addresses: every data set, as the meter labelled it.
     start = lines.index(next(line for line in lines if line.startswith("address")))
@@ -469,3 +482,274 @@ async def test_a_meter_without_data_exits_1_naming_the_content_timeout(
     assert "within 0.5 s" in err
     assert "wiring" not in err
     assert took < 5
+
+
+# --- the meter's time zone -----------------------------------------------------------------
+
+
+def test_time_zone_help_names_each_protocols_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["read", "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
+    assert "IEC 60870-5-102 (REE) Europe/Madrid" in out
+    assert "IEC 62056-21 this machine's local zone" in out
+
+
+async def test_iec102_keeps_madrid_whatever_the_machine_zone(
+    simulator_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spanish utility meters keep Spain's legal time: the machine's zone is not theirs."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    status = await cli.run(["read", "--url", simulator_url, "--password", "7", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    for stamp in (document["clock"], document["timestamp"]):
+        assert datetime.fromisoformat(stamp).utcoffset() in (timedelta(hours=1), timedelta(hours=2))
+
+
+async def test_iec62056_reads_in_the_zone_of_the_command_s_environment() -> None:
+    """A real process with TZ set: the meter's time stamps carry that zone's offset."""
+    async with simulator(*FAST_62056, "--time-zone", "Asia/Tokyo") as url:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "custom_components.iec_meter", *QUICK_READ,
+            "--url", url, "--json",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**ENV, "TZ": "Asia/Tokyo"},
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    document = json.loads(out)
+    stamp = datetime.fromisoformat(document["timestamp"])
+    assert stamp.utcoffset() == timedelta(hours=9)
+    # The meter's wall time taken in its own zone: the instant is now.
+    assert abs((stamp - datetime.now(stamp.tzinfo)).total_seconds()) < 120
+
+
+def _zone_file(name: str) -> Path:
+    """The compiled rules of zone ``name`` (the tzdata package's copy, on every machine)."""
+    import tzdata  # noqa: PLC0415 - a test dependency only
+
+    return Path(tzdata.__file__).parent / "zoneinfo" / name
+
+
+def test_local_zone_is_the_zone_localtime_links_to(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TZ", raising=False)
+    link = tmp_path / "localtime"
+    link.symlink_to(_zone_file("Asia/Tokyo"))
+    monkeypatch.setattr(cli, "LOCALTIME", str(link))
+    assert cli.local_zone() == ZoneInfo("Asia/Tokyo")
+    assert cli.zone_name(cli.local_zone()) == "Asia/Tokyo"
+
+
+def test_local_zone_of_a_copied_zone_file_keeps_its_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TZ", raising=False)
+    copy = tmp_path / "localtime"
+    copy.write_bytes(_zone_file("Europe/Madrid").read_bytes())
+    monkeypatch.setattr(cli, "LOCALTIME", str(copy))
+    zone = cli.local_zone()
+    assert datetime(2026, 1, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=1)
+    assert datetime(2026, 7, 15, 12, tzinfo=zone).utcoffset() == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("tz", ["CET-1CEST,M3.5.0,M10.5.0/3", "Mars/Olympus"])
+def test_local_zone_without_a_zone_name_is_the_present_offset(
+    tz: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A TZ rule or an unknown name: the C library's offset (what ``date`` shows)."""
+    monkeypatch.setenv("TZ", tz)
+    zone = cli.local_zone()
+    assert zone.utcoffset(None) == datetime.now().astimezone().utcoffset()
+
+
+def test_local_zone_of_an_unreadable_localtime_is_the_present_offset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TZ", raising=False)
+    broken = tmp_path / "localtime"
+    broken.write_bytes(b"not a zone file")
+    monkeypatch.setattr(cli, "LOCALTIME", str(broken))
+    assert cli.local_zone().utcoffset(None) == datetime.now().astimezone().utcoffset()
+    monkeypatch.setattr(cli, "LOCALTIME", str(tmp_path / "missing"))
+    assert cli.local_zone().utcoffset(None) == datetime.now().astimezone().utcoffset()
+
+
+# --- the plausibility guard ------------------------------------------------------------------
+
+#: A readout with one impossible voltage (L1, 2000 V) and a negative register (A-).
+IMPLAUSIBLE_LINES = """
+C.1.0(12345678)
+1.8.0(012345.678*kWh)
+2.8.0(-000005.000*kWh)
+1.7.0(01.500*kW)
+32.7.0(2000.0*V)
+52.7.0(230.5*V)
+"""
+
+
+async def test_an_impossible_value_is_withheld_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Implausible in the read and its re-read: left out, listed, and said on stderr."""
+    data = tmp_path / "readout.txt"
+    data.write_text(IMPLAUSIBLE_LINES, encoding="ascii")
+    async with simulator(*FAST_62056, "--data-file", str(data)) as url:
+        status = await cli.run([*QUICK_READ, "--url", url, "--json"])
+        captured = capsys.readouterr()
+        assert await cli.run([*QUICK_READ, "--url", url]) == 0
+        table = capsys.readouterr()
+    assert status == 0
+    document = json.loads(captured.out)
+    assert document["withheld"] == ["active_energy_export", "voltage_l1"]
+    assert "voltage_l1" not in document
+    assert "active_energy_export" not in document
+    assert document["voltage_l2"] == 230.5
+    assert document["active_energy_import"] == 12345.678
+    # The read-out itself stays as the meter sent it.
+    assert document["obis"]["32.7.0"] == {"value": 2000.0, "unit": "V"}
+    notes = captured.err.splitlines()
+    assert notes == [
+        "note: active_energy_export left out as implausible: -5 kWh is negative or not a "
+        "number, and so was it when read again",
+        "note: voltage_l1 left out as implausible: 2000 V is outside 0 to 1000 V, and so was "
+        "it when read again (--max-voltage-v raises the bound)",
+    ]
+    rows = {line.split()[0]: line.split()[1:] for line in table.out.splitlines() if line.strip()}
+    assert rows["voltage_l1"] == ["withheld", "V"]
+    assert rows["active_energy_export"] == ["withheld", "kWh"]
+    assert rows["voltage_l2"] == ["230.5", "V"]
+    assert table.err == captured.err
+
+
+async def test_a_raised_bound_lets_the_value_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "readout.txt"
+    data.write_text(IMPLAUSIBLE_LINES, encoding="ascii")
+    async with simulator(*FAST_62056, "--data-file", str(data)) as url:
+        status = await cli.run([*QUICK_READ, "--url", url, "--max-voltage-v", "3000", "--json"])
+    captured = capsys.readouterr()
+    assert status == 0
+    document = json.loads(captured.out)
+    assert document["voltage_l1"] == 2000.0
+    assert document["withheld"] == ["active_energy_export"]  # a register has no bound to raise
+    assert "voltage_l1" not in captured.err
+
+
+async def test_a_bad_limit_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert await cli.run(["read", "--url", "/dev/null", "--max-power-kw", "0"]) == 1
+    assert "max_power_kw must be a positive number" in capsys.readouterr().err
+
+
+@contextlib.asynccontextmanager
+async def in_process_62056() -> AsyncIterator[tuple[str, Iec62056Line]]:
+    """A simulated IEC 62056-21 line in this process (to count and change its readouts)."""
+    line = build_line(build_parser().parse_args(["iec62056", "--tcp", "127.0.0.1:0", "--no-pace"]))
+    url = await line.start_tcp()
+    try:
+        yield url, line
+    finally:
+        await line.stop()
+
+
+async def test_a_plausible_read_is_read_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """One read has no baseline: registers are not held back for a confirming re-read."""
+    async with in_process_62056() as (url, line):
+        assert await cli.run([*QUICK_READ, "--url", url, "--json"]) == 0
+        assert line.meters[0].readouts == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["withheld"] == []
+    assert isinstance(document["active_energy_import"], float)
+
+
+async def test_a_value_wrong_once_is_read_again_and_the_good_one_shown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Line noise that passes the checksum: the re-read's plausible value is printed."""
+    async with in_process_62056() as (url, line):
+        readout_changed(line.meters[0], replaced_value("32.7.0", "9999.9"))
+        assert await cli.run([*QUICK_READ, "--url", url, "--json"]) == 0
+        assert line.meters[0].readouts == 2
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert document["withheld"] == []
+    assert 200 < document["voltage_l1"] < 260
+    assert captured.err == ""
+
+
+async def test_a_failed_re_read_withholds_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """The meter goes silent after a doubtful read: the other values are still shown."""
+    async with in_process_62056() as (url, line):
+
+        def silent_from_now(text: str) -> str:
+            line.bus.silent_every = 1  # the re-read's sign-on gets no answer
+            return replaced_value("32.7.0", "9999.9")(text)
+
+        readout_changed(line.meters[0], silent_from_now)
+        status = await cli.run(
+            [*QUICK_READ, "--url", url, "--timeout", "0.3", "--retries", "0", "--json"]
+        )
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    document = json.loads(captured.out)
+    assert "voltage_l1" in document["withheld"]
+    assert "voltage_l1" not in document
+    assert document["identity"]["serial"] == "12345678"
+    assert (
+        "note: voltage_l1 left out as implausible: 9999.9 V is outside 0 to 1000 V, and "
+        "reading it once more failed (--max-voltage-v raises the bound)"
+    ) in captured.err.splitlines()
+
+
+# --- the IEC 62056-21 readout cap ------------------------------------------------------------
+
+
+async def test_max_readout_bytes_caps_the_data_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "readout.txt"
+    data.write_text(
+        "".join(f"1.8.0*{month}(0{month:02}345.678*kWh)\n" for month in range(1, 40)),
+        encoding="ascii",
+    )  # about 1000 bytes
+    # Paced at 9600 baud from the sign-on, the message comes in pieces as on a serial line.
+    paced = ("iec62056", "--tcp", "127.0.0.1:0", "--initial-baud", "9600")
+    read = [*QUICK_READ, "--baudrate", "9600", "--retries", "0"]
+    async with simulator(*paced, "--data-file", str(data)) as url:
+        assert await cli.run([*read, "--url", url, "--max-readout-bytes", "1024"]) == 0
+        assert "1.8.0*39" in capsys.readouterr().out
+        # Last: the meter goes on sending what the command no longer reads.
+        capped = await cli.run([*read, "--url", url, "--max-readout-bytes", "512"])
+    err = capsys.readouterr().err
+    assert capped == 1
+    assert "data message longer than 512 bytes" in err
+    assert "hint: The meter's readout is longer than the cap: raise --max-readout-bytes" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--protocol", "iec62056", "--max-readout-bytes", "100"], "out of range (256-262144)"),
+        (["--max-readout-bytes", "4096"], "--max-readout-bytes applies to --protocol iec62056"),
+    ],
+)
+async def test_a_bad_readout_cap_exits_1(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli.run(["read", "--url", "/dev/null", *argv]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_help_lists_the_readout_cap_and_the_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["read", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--max-readout-bytes MAX_READOUT_BYTES largest data message accepted" in out
+    assert "default 32768" in out
+    for option in ("--max-power-kw", "--max-voltage-v", "--max-current-a"):
+        assert option in out

@@ -230,7 +230,11 @@ def _ends(first: str, count: int, step: timedelta) -> list[str]:
 # --- load profile -----------------------------------------------------------------------------
 
 
-async def test_profile_json_contract(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_profile_json_contract(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An IEC 102 meter keeps Spain's legal time: its default zone, whatever the machine's.
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
     async with meter() as url:
         document = await read_json(
             capsys, url, "--profile", "hourly",

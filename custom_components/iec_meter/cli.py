@@ -9,13 +9,27 @@ the protocol core and serialx (no Home Assistant).
 
 Each protocol's meter settings become options named after them (``link_address`` →
 ``--link-address``), so the command offers exactly what the driver needs.
+
+The meter's times are read in ``--time-zone``; without it, in the protocol's own default
+(IEC 102: Europe/Madrid, the legal time Spanish utility meters keep whatever the machine
+says) or else in this machine's local zone, which is what a user compares an IEC 62056-21
+meter's time stamps with.
+
+Live values pass the core's plausibility guard, as in Home Assistant, but one read has no
+history: a register's first reading waits there for a second read that agrees, which
+would double every read (an IEC 62056-21 readout at 300 baud takes half a minute) to
+confirm a number printed once. So here only what one reading can show is checked: each
+measurement within its physical bounds, each register finite and not negative. A value
+outside them is read once more; implausible again, it is left out (a note on stderr, and
+the ``withheld`` list of ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 import json
@@ -29,7 +43,23 @@ from .core.bus import Bus
 from .core.driver import Driver, FieldKind, MeterClient, SettingField
 from .core.drivers import DEFAULT_PROTOCOL, DRIVERS, get_driver
 from .core.errors import AuthenticationRejected, MeterError, NotSupported
-from .core.model import SIGNALS, Identity, Snapshot
+from .core.iec62056.constants import (
+    DEFAULT_MAX_READOUT_BYTES,
+    MAX_MESSAGE_BYTES,
+    MIN_READOUT_BYTES,
+)
+from .core.iec62056.driver import MAX_READOUT_BYTES, Iec62056Driver
+from .core.model import SIGNALS, DeviceClass, Identity, Snapshot, Value
+from .core.plausibility import (
+    MAX_CURRENT_A,
+    MAX_POWER_KW,
+    MAX_VOLTAGE_V,
+    Limits,
+    PlausibilityGuard,
+    Reason,
+    Rejection,
+    limits_from,
+)
 from .core.records import (
     BILLING_FIELDS,
     BILLING_TOTAL,
@@ -47,8 +77,18 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_AUTH = 2
 _MS = 1000
-#: Zone of the meter's clock when neither the option nor the driver names one.
-_DEFAULT_ZONE = "UTC"
+#: The option (and setting) that names the zone of the meter's clock.
+TIME_ZONE: Final = "time_zone"
+#: Where the machine's zone is set when ``TZ`` is not (a link into the zone database).
+LOCALTIME: Final = "/etc/localtime"
+_LOCAL: Final = "this machine's local zone"
+#: The option that raises the bound of a measurement (the others have fixed bounds).
+_LIMIT_OPTIONS: Final = {
+    DeviceClass.POWER: MAX_POWER_KW,
+    DeviceClass.REACTIVE_POWER: MAX_POWER_KW,
+    DeviceClass.VOLTAGE: MAX_VOLTAGE_V,
+    DeviceClass.CURRENT: MAX_CURRENT_A,
+}
 #: How ``--start`` and ``--end`` are written: the meter's wall time, to the minute.
 WALL_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M"
 #: Profiles ``--profile`` reads.
@@ -118,17 +158,89 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONTENT_TIMEOUT_MS / _MS,
         help='seconds a meter may keep answering "no data yet" (default %(default)g)',
     )
-    seen: set[str] = set()
+    read.add_argument(
+        _option(TIME_ZONE),
+        dest=TIME_ZONE,
+        help="zone of the meter's clock and time stamps, e.g. Europe/Madrid (default: "
+        f"{_zone_defaults()}; this machine's zone is {zone_name(local_zone())})",
+    )
+    seen: set[str] = {TIME_ZONE}  # one option for every protocol, above
     for driver in DRIVERS.values():
         group = read.add_argument_group(f"{driver.title} meter")
         for field in driver.meter_fields:
             _add_field(group, field, seen)
+        if isinstance(driver, Iec62056Driver):
+            group.add_argument(
+                _option(MAX_READOUT_BYTES),
+                type=int,
+                dest=MAX_READOUT_BYTES,
+                help="largest data message accepted, bytes; it also sets how long the "
+                f"message may take ({MIN_READOUT_BYTES}-{MAX_MESSAGE_BYTES}, default "
+                f"{DEFAULT_MAX_READOUT_BYTES})",
+            )
+    _add_limit_options(read)
     _add_record_options(read)
     read.add_argument("--json", action="store_true", help="print one JSON object")
     read.add_argument(
         "--verbose", "-v", action="store_true", help="log every frame (passwords masked)"
     )
     return parser
+
+
+def _add_limit_options(read: argparse.ArgumentParser) -> None:
+    limits = Limits()
+    group = read.add_argument_group(
+        "plausibility (live values)",
+        "A measurement outside its bounds (power within the maximum power either way), or "
+        "a register negative or not a number, is read once more and left out if it is "
+        "implausible again: a note on stderr, and --json lists it under withheld.",
+    )
+    for key, default, what in (
+        (MAX_POWER_KW, limits.max_power_kw, "largest active or reactive power, kW"),
+        (MAX_VOLTAGE_V, limits.max_voltage_v, "largest voltage, V"),
+        (MAX_CURRENT_A, limits.max_current_a, "largest current, A"),
+    ):
+        group.add_argument(_option(key), type=float, dest=key, help=f"{what} (default {default:g})")
+
+
+def _zone_defaults() -> str:
+    """Each protocol's default zone, as the help of ``--time-zone`` names them."""
+    named = []
+    for driver in DRIVERS.values():
+        zone = next((f.default for f in driver.meter_fields if f.key == TIME_ZONE), None)
+        named.append(f"{driver.title} {zone or _LOCAL}")
+    return ", ".join(named)
+
+
+def local_zone() -> tzinfo:
+    """This machine's time zone: ``TZ``, else the zone ``/etc/localtime`` links to.
+
+    Without a zone name (a ``TZ`` rule such as ``CET-1CEST``, a copied zone file) the
+    zone file's rules, else the C library's present offset (no daylight-saving change).
+    """
+    name = os.environ.get("TZ", "").removeprefix(":")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ValueError, ZoneInfoNotFoundError):
+            return _present_offset()
+    key = os.path.realpath(LOCALTIME).partition("/zoneinfo/")[2]
+    try:
+        if key:
+            return ZoneInfo(key)
+        with open(LOCALTIME, "rb") as file:
+            return ZoneInfo.from_file(file, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return _present_offset()
+
+
+def _present_offset() -> tzinfo:
+    return datetime.now().astimezone().tzinfo or UTC
+
+
+def zone_name(zone: tzinfo) -> str:
+    """A zone as the user would write it (``Europe/Madrid``; ``UTC+01:00`` for an offset)."""
+    return str(zone.key) if isinstance(zone, ZoneInfo) else str(zone)
 
 
 def wall_time(text: str) -> datetime:
@@ -192,13 +304,22 @@ def _settings(driver: Driver[Any], args: argparse.Namespace) -> dict[str, Any]:
         if value is None and field.kind in (FieldKind.NUMBER, FieldKind.SECRET):
             value = 1  # the usual link/point address and password of a test meter
         values[field.key] = value
+    readout = getattr(args, MAX_READOUT_BYTES, None)
+    if readout is not None:
+        # A setting of stored data without a form field yet: only this option sets it.
+        if not isinstance(driver, Iec62056Driver):
+            raise ValueError(
+                f"{_option(MAX_READOUT_BYTES)} applies to --protocol {Iec62056Driver.name} only"
+            )
+        values[MAX_READOUT_BYTES] = readout
     return values
 
 
-def _meter_zone(values: dict[str, Any], args: argparse.Namespace) -> ZoneInfo:
-    """The zone of the meter's clock: the option, else the driver's setting, else UTC."""
+def _meter_zone(values: dict[str, Any], args: argparse.Namespace) -> tzinfo:
+    """The zone of the meter's clock: the option, else the driver's, else the machine's."""
     # The option applies to every protocol (not only to those with a time zone field).
-    return ZoneInfo(str(args.time_zone or values.get("time_zone") or _DEFAULT_ZONE))
+    name = args.time_zone or values.get(TIME_ZONE)
+    return local_zone() if name is None else ZoneInfo(str(name))
 
 
 def _bus(driver: Driver[Any], args: argparse.Namespace) -> Bus:
@@ -223,15 +344,57 @@ def _bus(driver: Driver[Any], args: argparse.Namespace) -> Bus:
     return Bus(line, timing)
 
 
-async def read_meter(args: argparse.Namespace) -> Snapshot:
-    """Connect, read everything once, log out and close."""
+@dataclass
+class SingleReadGuard(PlausibilityGuard):
+    """The plausibility guard of one read: physical bounds only (see the module).
+
+    The core's guard holds back a register without a baseline until a second read
+    agrees; here that waiting is dropped, and every other rule applies unchanged.
+    """
+
+    #: The last value rejected, by signal (``recent`` keeps only the last few).
+    rejected: dict[str, Rejection] = dataclasses.field(default_factory=dict)
+
+    def _judge(self, key: str, value: Value, at: float) -> Reason | None:
+        reason = super()._judge(key, value, at)
+        return None if reason is Reason.UNCONFIRMED else reason
+
+    def _reject(self, key: str, value: float, reason: Reason, reference: float | None) -> None:
+        super()._reject(key, value, reason, reference)
+        self.rejected[key] = Rejection(key, value, reason, reference)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRead:
+    """What one read of the live values returned, and what the guard left out of it."""
+
+    snapshot: Snapshot
+    #: Each signal left out, with the value it rejected last (the re-read's).
+    withheld: dict[str, Rejection]
+    limits: Limits
+    #: The read again of doubtful values failed (they were left out after one read).
+    reread_failed: bool = False
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return limits_from(
+        {key: getattr(args, key, None) for key in (MAX_POWER_KW, MAX_VOLTAGE_V, MAX_CURRENT_A)}
+    )
+
+
+async def read_meter(args: argparse.Namespace) -> MeterRead:
+    """Connect, read everything once through the guard, log out and close."""
     driver = get_driver(args.protocol)
     values = _settings(driver, args)
     zone = _meter_zone(values, args)
     settings = driver.settings(values)
+    guard = SingleReadGuard(_limits(args))
     async with _bus(driver, args) as bus:
         client = driver.client(bus, settings, zone)
-        return await client.read_snapshot()
+        client.guard = guard
+        snapshot = await client.read_snapshot()
+    withheld = {key: guard.rejected[key] for key in sorted(guard.withheld)}
+    return MeterRead(snapshot, withheld, guard.limits, guard.failed_rereads > 0)
 
 
 # --- the meter's records ---------------------------------------------------------------
@@ -277,7 +440,7 @@ def localize(wall: datetime, zone: tzinfo) -> datetime:
     return wall.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
 
 
-def record_query(args: argparse.Namespace, zone: ZoneInfo) -> RecordQuery:
+def record_query(args: argparse.Namespace, zone: tzinfo) -> RecordQuery:
     """Check the record options together; ValueError says what is wrong."""
     ranged = args.profile is not None or args.billing == BILLING_CLOSURES
     if ranged and (args.start is None or args.end is None):
@@ -352,11 +515,15 @@ def identity_json(driver: Driver[Any], identity: Identity) -> dict[str, Any]:
     }
 
 
-def snapshot_json(driver: Driver[Any], snapshot: Snapshot) -> dict[str, Any]:
+def snapshot_json(
+    driver: Driver[Any], snapshot: Snapshot, withheld: Sequence[str] = ()
+) -> dict[str, Any]:
     """The document of ``--json``: the signals delivered, identity, time tags and data.
 
-    ``obis`` (protocols that label their values): every value by the address the meter
-    gave it, ``{"value": number or text, "unit": text or null}``.
+    ``withheld``: the signals the meter sent but the guard found implausible twice (left
+    out of the signals). ``obis`` (protocols that label their values): every value by
+    the address the meter gave it, as it came, ``{"value": number or text, "unit": text
+    or null}``.
     """
     reading = snapshot.reading
     document: dict[str, Any] = {key: _plain(value) for key, value in reading.values.items()}
@@ -364,6 +531,7 @@ def snapshot_json(driver: Driver[Any], snapshot: Snapshot) -> dict[str, Any]:
     document["identity"] = None if identity is None else identity_json(driver, identity)
     document["timestamp"] = _plain(reading.timestamp)
     document["clock"] = _plain(snapshot.clock)
+    document["withheld"] = list(withheld)
     if driver.labelled_data or reading.data:
         document["obis"] = {
             address: {"value": item.value, "unit": item.unit}
@@ -382,8 +550,13 @@ def _text(value: Any, precision: int | None) -> str:
     return str(value)
 
 
-def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
-    """Human-readable report: identity, clock and one line per signal and labelled value."""
+def print_table(
+    driver: Driver[Any], snapshot: Snapshot, out: TextIO, withheld: Collection[str] = ()
+) -> None:
+    """Human-readable report: identity, clock and one line per signal and labelled value.
+
+    A signal in ``withheld`` (found implausible) reads "withheld" instead of its value.
+    """
     head: list[tuple[str, str]] = []
     identity = snapshot.identity
     if identity is not None:
@@ -399,9 +572,12 @@ def print_table(driver: Driver[Any], snapshot: Snapshot, out: TextIO) -> None:
     width = max((len(label) for label, _ in head), default=0)
     lines = [f"{label:<{width}}  {value}" for label, value in head]
     keys = [key for key in SIGNALS if key in driver.signals or key in reading.values]
+    keys += [key for key in withheld if key not in keys]
     texts = {
         key: _text(reading.values[key], SIGNALS[key].precision)
         if key in reading.values
+        else "withheld"
+        if key in withheld
         else "not provided"
         for key in keys
     }
@@ -621,6 +797,20 @@ def print_records(records: Records, out: TextIO) -> None:
         print_contracted_powers(query, records.contracted_powers or {}, out)
 
 
+#: How the IEC 62056-21 client names its readout cap when a data message passes it.
+_READOUT_CAP: Final = "(the readout size limit)"
+
+
+def _hint(err: MeterError) -> str | None:
+    """The error's hint; the option to raise where the readout cap stopped a read."""
+    if _READOUT_CAP in str(err):
+        return (
+            f"The meter's readout is longer than the cap: raise {_option(MAX_READOUT_BYTES)} "
+            f"(up to {MAX_MESSAGE_BYTES})."
+        )
+    return err.hint
+
+
 def _fail(err: Exception | str, hint: str | None) -> None:
     print(f"error: {err}", file=sys.stderr)
     if hint:
@@ -641,7 +831,7 @@ async def run(argv: Sequence[str] | None = None) -> int:
         _fail(f"password rejected: {err}", err.hint)
         return EXIT_AUTH
     except MeterError as err:
-        _fail(err, err.hint)
+        _fail(err, _hint(err))
         return EXIT_FAILED
     except (ValueError, ZoneInfoNotFoundError) as err:
         _fail(err, None)
@@ -657,11 +847,33 @@ async def _read_report(args: argparse.Namespace) -> Callable[[TextIO], None]:
         if args.json:
             return lambda out: _dump(records_json(records), out)
         return lambda out: print_records(records, out)
-    snapshot = await read_meter(args)
+    read = await read_meter(args)
     driver = get_driver(args.protocol)
+    again = "reading it once more failed" if read.reread_failed else "so was it when read again"
+    for key, rejection in read.withheld.items():
+        why, hint = _rejected(rejection, read.limits)
+        print(f"note: {key} left out as implausible: {why}, and {again}{hint}", file=sys.stderr)
+    snapshot, withheld = read.snapshot, list(read.withheld)
     if args.json:
-        return lambda out: _dump(snapshot_json(driver, snapshot), out)
-    return lambda out: print_table(driver, snapshot, out)
+        return lambda out: _dump(snapshot_json(driver, snapshot, withheld), out)
+    return lambda out: print_table(driver, snapshot, out, withheld)
+
+
+def _rejected(rejection: Rejection, limits: Limits) -> tuple[str, str]:
+    """Why the guard left a value out, and the option that would let it through."""
+    signal = SIGNALS[rejection.signal]
+    unit = f" {signal.unit}" if signal.unit else ""
+    value = f"{rejection.value:g}{unit}"
+    if rejection.reason != Reason.OUT_OF_RANGE:
+        # Judged beside the read's other values, not alone (the guard's other rules).
+        return f"{value} ({rejection.reason.replace('_', ' ')})", ""
+    bounds = limits.bounds(signal)
+    if bounds is None:  # a register: the only bounds of one read
+        return f"{value} is negative or not a number", ""
+    low, high = bounds
+    option = _LIMIT_OPTIONS.get(signal.device_class)
+    hint = f" ({_option(option)} raises the bound)" if option else ""
+    return f"{value} is outside {low:g} to {high:g}{unit}", hint
 
 
 def _dump(document: dict[str, Any], out: TextIO) -> None:
