@@ -13,8 +13,11 @@ Home Assistant 2026.2 refuses although it runs there). ``configure`` does the on
 (user ``demo`` / ``demo``), adds the IEC 102 meter and the IEC 62056-21 meter through the
 integration's config flow and points the Energy dashboard at the statistics imported from the
 IEC 102 meter's own hourly load profile (import and export), each only when not done yet;
-with ``--check`` it then waits for the meters' sensors to carry live values and for the
-profile's last 90 days to be in the recorder.
+with ``--gateway-port`` it adds a pass-through gateway on that port to the IEC 102 meter's
+hub, so the ``read`` command reaches the meter while Home Assistant holds it. With
+``--check`` it then waits for the meters' sensors to carry live values and for the
+profile's last 90 days to be in the recorder, and runs ``--read-command`` (the ``read``
+command the demo prints) through the gateway, expecting the meter's serial number.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import logging
 import math
 import os
 from pathlib import Path
+import shlex
 import subprocess
 import sys
 import sysconfig
@@ -64,6 +68,15 @@ PROFILE_EXPORT = "_active_energy_export"
 BACKFILL_DAYS = 90
 BACKFILL_SHARE = 0.98
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
+#: A hub's pass-through gateways are subentries of this type; each has an "in use" sensor.
+GATEWAY = "gateway"
+GATEWAY_IN_USE = "_gateway_in_use"
+GATEWAY_HOST = "127.0.0.1"
+#: How long the ``read`` command may take through the gateway: the gateway first waits
+#: for Home Assistant's exchange to end and logs its session out.
+READ_TIMEOUT = 120.0
+#: The repository, where the ``read`` command runs (``python -m custom_components...``).
+ROOT = Path(__file__).resolve().parents[1]
 #: A websocket unused this long is replaced (see Api.ws).
 WS_IDLE_SECONDS = 30
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
@@ -599,6 +612,116 @@ async def ensure_entry(
         await asyncio.sleep(1)
 
 
+async def ensure_gateway(api: Api, entry: dict[str, Any], port: int, limit: float) -> str:
+    """A gateway on 127.0.0.1:``port`` for ``entry``'s hub, added if missing; its sensor.
+
+    Added through the subentry flow, as "Add gateway" does; the hub then reloads. Returns
+    once the gateway listens (its "in use" sensor is off).
+    """
+    entry_id = entry["entry_id"]
+    title = f"Gateway {GATEWAY_HOST}:{port}"
+
+    async def ours() -> dict[str, Any] | None:
+        listed = await api.ws({"type": "config_entries/subentries/list", "entry_id": entry_id})
+        return next(
+            (
+                item
+                for item in listed
+                if item["subentry_type"] == GATEWAY and item["title"] == title
+            ),
+            None,
+        )
+
+    gateway = await ours()
+    if gateway is not None:
+        log(f"gateway exists: {title!r}")
+    else:
+        flow_path = "/api/config/config_entries/subentries/flow"
+        step = await api.ok("POST", flow_path, {"handler": [entry_id, GATEWAY]})
+        if step.get("type") != "form":
+            raise DemoError(f"add gateway: unexpected step: {json.dumps(step)}")
+        log(f"subentry flow: form {step.get('step_id')!r} ({_schema_fields(step)})")
+        answer = {
+            "port": port,
+            "interface": GATEWAY_HOST,
+            "priority": 1,
+            "inactivity_timeout": 60_000,
+        }
+        step = await api.ok("POST", f"{flow_path}/{step['flow_id']}", answer)
+        if step.get("type") != "create_entry":
+            raise DemoError(f"add gateway: {step.get('errors') or json.dumps(step)}")
+        gateway = await ours()
+        if gateway is None:
+            raise DemoError(f"add gateway: no subentry {title!r} after the flow")
+        log(f"subentry flow: created {title!r}")
+    unique_id = f"{entry_id}_{gateway['subentry_id']}{GATEWAY_IN_USE}"
+    deadline = time.monotonic() + limit
+    state: Any = None
+    while time.monotonic() < deadline:
+        registry = await api.ws({"type": "config/entity_registry/list"})
+        found = next((e for e in registry if e.get("unique_id") == unique_id), None)
+        if found is not None:
+            status, state = await api.request("GET", f"/api/states/{found['entity_id']}")
+            if status == 200 and state.get("state") == "off":
+                return str(found["entity_id"])
+        await asyncio.sleep(1)
+    raise DemoError(f"gateway {title!r} not listening after {limit:.0f}s (state {state})")
+
+
+async def meter_serial(api: Api, entry_id: str) -> str:
+    """The serial number Home Assistant shows for the hub's meter (its device)."""
+    devices = await api.ws({"type": "config/device_registry/list"})
+    serials = [
+        str(device["serial_number"])
+        for device in devices
+        if entry_id in device.get("config_entries", []) and device.get("serial_number")
+    ]
+    if len(serials) != 1:
+        raise DemoError(f"expected one meter with a serial number on the hub, found {serials}")
+    return serials[0]
+
+
+async def check_read_through_gateway(
+    api: Api, command: str, serial: str, in_use: str
+) -> tuple[bool, str]:
+    """Run the ``read`` command the demo prints; it must show the meter's serial number.
+
+    While it runs, Home Assistant polls the meter and the gateway hands it the line.
+    """
+    log(f"reading the meter through the gateway: {command}")
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *shlex.split(command),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(READ_TIMEOUT):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        return False, f"the read command did not finish within {READ_TIMEOUT:.0f}s"
+    took = time.monotonic() - started
+    text = out.decode(errors="replace")
+    if process.returncode != 0:
+        return False, f"the read command exited {process.returncode}: {err.decode().strip()}"
+    rows = [line.split() for line in text.splitlines()]
+    if ["Serial", "number", serial] not in rows:
+        return False, f"the read command did not print serial number {serial}:\n{text}"
+    print(f"  read through the gateway in {took:.1f}s: serial number {serial}", flush=True)
+    # The line goes back to Home Assistant when the command disconnects.
+    deadline = time.monotonic() + 30
+    while True:
+        _, state = await api.request("GET", f"/api/states/{in_use}")
+        if isinstance(state, dict) and state.get("state") == "off":
+            return True, ""
+        if time.monotonic() > deadline:
+            return False, f"{in_use} still {state} after the read command left"
+        await asyncio.sleep(1)
+
+
 def _host_port(url: str) -> tuple[str, int]:
     rest = url.removeprefix("socket://")
     host, _, port = rest.rpartition(":")
@@ -910,6 +1033,9 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
         # The browser test adds the meters itself, as a user would.
         return 0
     entry = await ensure_entry(api, args.meter_url, _iec102_answers(args), args.timeout)
+    in_use = None
+    if args.gateway_port:
+        in_use = await ensure_gateway(api, entry, args.gateway_port, args.timeout)
     sensors = await find_sensors(api, entry["entry_id"], args.timeout, WANTED_SENSORS)
     entity = {suffix: item["entity_id"] for suffix, item in sensors.items()}
     profile = await find_profile_statistics(api, args.timeout)
@@ -945,7 +1071,15 @@ async def _configure(api: Api, args: argparse.Namespace) -> int:
     if not ok:
         log(f"CHECK FAILED: {why_not}")
         return 1
-    log(f"CHECK PASSED: live values and {BACKFILL_DAYS} days of history")
+    passed = f"live values and {BACKFILL_DAYS} days of history"
+    if in_use is not None and args.read_command:
+        serial = await meter_serial(api, entry["entry_id"])
+        ok, why_not = await check_read_through_gateway(api, args.read_command, serial, in_use)
+        if not ok:
+            log(f"CHECK FAILED: {why_not}")
+            return 1
+        passed += ", the read command through the gateway"
+    log(f"CHECK PASSED: {passed}")
     return 0
 
 
@@ -979,6 +1113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf.add_argument("--optical-url", help="socket://HOST:PORT of an IEC 62056-21 meter")
     conf.add_argument("--optical-name", default="Household meter")
     conf.add_argument("--onboard-only", action="store_true", help="no entries, no energy prefs")
+    conf.add_argument(
+        "--gateway-port", type=int, help="add a gateway on 127.0.0.1:PORT to the IEC 102 hub"
+    )
+    conf.add_argument(
+        "--read-command", help="with --check: the read command through the gateway, to run"
+    )
     args = parser.parse_args(argv)
     if args.command == "requirements":
         return cmd_requirements(args)
