@@ -10,6 +10,13 @@ A rejected password opens a repair issue that asks for the new one, and nothing 
 sent to that meter until the repair changes the password: trying again could lock the
 meter's port. The other meters keep running.
 
+Every poll also reads who answered (free for IEC 62056-21, whose readout carries the
+identity; one more request for IEC 102). A meter that answers with another identity than
+the one stored for this meter (another serial: a swapped meter, two meters on one
+address) fails the poll like a dead meter, before its values reach the plausibility
+guard, so nothing of it reaches an entity or a statistic, and a repair issue says who
+answered. Polling goes on, and the first poll that finds the right meter clears it.
+
 Every read goes through the core's plausibility guard (:mod:`.core.plausibility`): a
 value it finds implausible twice is left out of the poll's reading and its signal listed
 in :attr:`IecMeterCoordinator.withheld`. Before the first read the guard gets the energy
@@ -54,9 +61,10 @@ from .core.bus import Bus
 from .core.demotion import DEFAULT_DELAY_MS, DEFAULT_FAILURES, DemotionSettings, ScanState
 from .core.driver import Driver
 from .core.errors import AuthenticationRejected, MeterError
-from .core.model import SIGNALS, Snapshot
+from .core.model import SIGNALS, Identity, Snapshot
 from .core.plausibility import Limits, PlausibilityGuard, limits_from
 from .core.timing import one_try
+from .validation import meter_unique_id
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigSubentry
@@ -87,6 +95,48 @@ MIN_POLL_GAP_S = 1.0
 def auth_issue_id(subentry_id: str) -> str:
     """Repair issue id for a meter whose password was rejected."""
     return f"auth_failed_{subentry_id}"
+
+
+#: Prefix of the repair issue of a meter whose address another meter answers.
+OTHER_METER_ISSUE = "other_meter_"
+
+
+def other_meter_issue_id(subentry_id: str) -> str:
+    """Repair issue id for a meter whose address another meter answers."""
+    return f"{OTHER_METER_ISSUE}{subentry_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class OtherMeter:
+    """Who answered at a meter's address instead of it (serials, as the user reads them)."""
+
+    expected: str
+    answered: str
+
+
+class OtherMeterAnswers(MeterError):
+    """The meter at this meter's address is another one."""
+
+    hint = (
+        "Check the RS-485 addresses (link address for IEC 102, device address for IEC "
+        "62056-21: two meters set to the same one, or an address changed) and whether the "
+        "meter was swapped."
+    )
+
+    def __init__(self, found: OtherMeter) -> None:
+        """Say who answered and who was expected."""
+        super().__init__(f"meter {found.answered} answers instead of {found.expected}")
+        self.found = found
+
+
+def _serials(expected: Identity, answered: Identity) -> OtherMeter:
+    """The two meters' serials, with the manufacturer where the serials alone agree."""
+    if expected.serial == answered.serial:
+        return OtherMeter(
+            f"{expected.manufacturer} {expected.serial}",
+            f"{answered.manufacturer} {answered.serial}",
+        )
+    return OtherMeter(expected.serial, answered.serial)
 
 
 def demotion_settings(record: Mapping[str, Any]) -> DemotionSettings:
@@ -136,15 +186,30 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         #: unticked ones too, disabled until the user enables them.
         self.wanted = frozenset(subentry.data.get(CONF_SIGNALS, ()))
         self.offered = self.wanted | frozenset(subentry.data.get(CONF_OFFERED, ()))
+        #: Screens each reading here, not in the client: only once the reading is known
+        #: to come from this meter (another meter's registers must never become baselines).
         self.guard = PlausibilityGuard(self._limits())
-        self.client.guard = self.guard
         self._baselines_restored = False
         self.statistics = PollStatistics()
         self.scan = ScanState(demotion_settings(subentry.data))
+        self._driver = driver
+        #: Set while another meter answers at this meter's address.
+        self.other_meter: OtherMeter | None = None
         self._password_rejected = False
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
+
+    @property
+    def address(self) -> str:
+        """Where the meter is on its line (e.g. ``link address 1``), for messages."""
+        return self._driver.describe(self.client.settings)
+
+    @property
+    def other_meter_answered(self) -> bool:
+        """Whether the last poll reached another meter (not only failed)."""
+        failed = self.last_exception
+        return isinstance(failed, UpdateFailed) and isinstance(failed.__cause__, OtherMeterAnswers)
 
     @property
     def withheld(self) -> frozenset[str]:
@@ -167,7 +232,6 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         """
         self._baselines_restored = True
         registry = er.async_get(self.hass)
-        stored = restore_state.async_get(self.hass).last_states
         now = dt_util.utcnow()
         meter_id = str(self.subentry.unique_id)
         for key in sorted(self.offered):
@@ -175,7 +239,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             if signal is None or not signal.is_register:
                 continue
             entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{meter_id}_{key}")
-            last = None if entity_id is None else stored.get(entity_id)
+            last = None if entity_id is None else self._stored_state(entity_id)
             if last is None or last.extra_data is None:
                 continue
             data = SensorExtraStoredData.from_dict(last.extra_data.as_dict())
@@ -185,6 +249,18 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             if isinstance(value, int | float):
                 age = (now - last.state.last_updated).total_seconds()
                 self.guard.restore(key, float(value), age)
+
+    def _stored_state(self, entity_id: str) -> restore_state.StoredState | None:
+        """A sensor's restore data from before the restart.
+
+        Home Assistant 2026.11 keys it by entity registry entry and dropped
+        ``last_states``; ``async_get_stored_state`` reads it there.
+        """
+        data = restore_state.async_get(self.hass)
+        if hasattr(data, "async_get_stored_state"):
+            stored: restore_state.StoredState | None = data.async_get_stored_state(entity_id)
+            return stored
+        return data.last_states.get(entity_id)
 
     @property
     def scan_interval(self) -> float:
@@ -234,6 +310,20 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
                 # is still dead holds the line for one request timeout, not all retries.
                 with one_try():
                     data = await self._read()
+        except OtherMeterAnswers as err:
+            self._record_failure(err)
+            # The line answers at once: no reason to take the address off scan.
+            self.scan.success()
+            self._open_other_meter_issue(err.found)
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="other_meter",
+                translation_placeholders={
+                    "meter": title,
+                    "expected": err.found.expected,
+                    "answered": err.found.answered,
+                },
+            ) from err
         except AuthenticationRejected as err:
             self._record_failure(err)
             self._password_rejected = True
@@ -266,6 +356,12 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             LOGGER.info("%s is back on scan", title)
         self.statistics.last_success = dt_util.utcnow()
         ir.async_delete_issue(self.hass, DOMAIN, auth_issue_id(self.subentry.subentry_id))
+        if self.other_meter is not None:
+            self.other_meter = None
+            LOGGER.info("%s answers again at its address", title)
+            ir.async_delete_issue(
+                self.hass, DOMAIN, other_meter_issue_id(self.subentry.subentry_id)
+            )
         return data
 
     def _while_handed_over(self) -> Snapshot:
@@ -284,7 +380,11 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
     async def _read(self) -> Snapshot:
         if not self._baselines_restored:
             self._restore_baselines()
-        reading = await self.client.read_values()
+        client = self.client
+        first = await client.read_values()
+        # After the values: an IEC 62056-21 client answers from the readout just made.
+        self._check_identity(await client.read_identity())
+        reading = await self.guard.screen(first, client.read_values)
         missing = self.offered.difference(reading.values, self.withheld)
         if missing:
             # Its entities show "unknown" for this poll, as for a value flagged invalid.
@@ -301,6 +401,14 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
                 None if clock is None else (clock - dt_util.utcnow()).total_seconds()
             )
         return Snapshot(reading, clock=self._clock, clock_drift=self._clock_drift)
+
+    def _check_identity(self, answered: Identity) -> None:
+        """Raise :class:`OtherMeterAnswers` unless the stored meter answered."""
+        driver = self._driver
+        record = self.subentry.data
+        if driver.unique_id(answered, self.client.settings) == meter_unique_id(driver, record):
+            return
+        raise OtherMeterAnswers(_serials(driver.stored_identity(record), answered))
 
     def _record_failure(self, err: MeterError) -> None:
         self.statistics.failures += 1
@@ -319,8 +427,34 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             translation_placeholders={"meter": subentry.title},
         )
 
+    def _open_other_meter_issue(self, found: OtherMeter) -> None:
+        self.other_meter = found
+        subentry = self.subentry
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            other_meter_issue_id(subentry.subentry_id),
+            data={
+                "entry_id": self.config_entry.entry_id,
+                "subentry_id": subentry.subentry_id,
+                "expected": found.expected,
+                "answered": found.answered,
+            },
+            is_fixable=True,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="other_meter",
+            # The fix flow's texts name the two meters (from this coordinator).
+            translation_placeholders={"meter": subentry.title},
+        )
+
     async def async_shutdown(self) -> None:
-        """Stop polling and log out of the meter (never holding up an unload for long)."""
+        """Stop polling and log out of the meter (never holding up an unload for long).
+
+        The issue of another meter at the address goes with the coordinator: the next
+        one raises it again at its first poll if that meter still answers (and a meter
+        deleted from the hub leaves no issue behind).
+        """
+        ir.async_delete_issue(self.hass, DOMAIN, other_meter_issue_id(self.subentry.subentry_id))
         await super().async_shutdown()
         try:
             async with asyncio.timeout(LOGOUT_TIMEOUT_S):

@@ -116,7 +116,7 @@ def _add_record_readers(
         subentry = coordinator.subentry
         if profile != PROFILE_OFF:
             runtime.importers[subentry_id] = ProfileImporter(
-                hass, entry, subentry, client, ProfileKind(profile), backfill_days
+                hass, entry, subentry, client, ProfileKind(profile), backfill_days, coordinator
             )
         if contract:
             runtime.billing[subentry_id] = BillingCoordinator(

@@ -59,7 +59,7 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util, slugify, unit_conversion
 
 from .const import DOMAIN, LOGGER
-from .coordinator import error_text
+from .coordinator import IecMeterCoordinator, error_text
 from .core.driver import MeterClient
 from .core.errors import MeterError, NotSupported
 from .core.records import (
@@ -247,9 +247,15 @@ class ProfileImporter:
         client: MeterClient[Any],
         kind: ProfileKind,
         backfill_days: int,
+        live: IecMeterCoordinator | None = None,
     ) -> None:
-        """Prepare the importer; nothing is read before :meth:`async_start`."""
+        """Prepare the importer; nothing is read before :meth:`async_start`.
+
+        ``live`` is the meter's coordinator: no run reads while it finds another meter
+        at this meter's address.
+        """
         self.hass = hass
+        self.live = live
         self.entry = entry
         self.subentry = subentry
         self.client = client
@@ -383,6 +389,13 @@ class ProfileImporter:
                         self.subentry.title,
                     )
                 self._set_status(ImportStatus.NO_RECORDER)
+                return
+            live = self.live
+            if live is not None and live.other_meter is not None:
+                # Another meter's profile must never become this meter's statistics.
+                self.counters.failures += 1
+                self.counters.last_error = f"another meter answers: {live.other_meter.answered}"
+                self._set_status(ImportStatus.FAILED)
                 return
             self.counters.runs += 1
             self._set_status(ImportStatus.IMPORTING)

@@ -205,6 +205,12 @@ async def test_password_repair(ui: Ui) -> None:
         await expect(issue).to_be_visible(timeout=120_000)
         await ui.shot("repair listed")
         await issue.click()
+        # The step's description (issues.auth_failed.fix_flow.step.password.description),
+        # which both frontends show with the issue's placeholders.
+        described = ui.dialog.get_by_text(
+            re.compile("Office no longer accepts its read password")
+        ).first
+        await expect(described).to_be_visible(timeout=STEP_MS)
         await ui.typed("New password for Office", {"Read password": "4"})
         await ui.finish()
         await ui.open("/config/repairs")
