@@ -282,3 +282,16 @@ async def test_fix_flow_of_a_meter_gone(hass: HomeAssistant, simulated: Simulate
         _, result = await start_fix_flow(hass, issue_id)
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "meter_removed"
+
+
+@pytest.mark.parametrize("meter_configs", [[MeterConfig(manufacturer_code=99)]])
+async def test_same_serial_of_another_manufacturer(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    """The serials alone agree: the manufacturers tell the two meters apart."""
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    coordinator = coordinator_of(entry)
+    assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
+    assert coordinator.other_meter is not None
+    assert coordinator.other_meter.expected == "66 48300001"
+    assert coordinator.other_meter.answered == "99 48300001"
