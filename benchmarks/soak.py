@@ -30,20 +30,21 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 import os
 from pathlib import Path
-import random
 import statistics
 import sys
 import time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from custom_components.iec_meter.core.bus import Bus  # noqa: E402
+from custom_components.iec_meter.core.driver import MeterClient  # noqa: E402
 from custom_components.iec_meter.core.errors import ConnectionLost, MeterError  # noqa: E402
 from custom_components.iec_meter.core.iec102.asdu import (  # noqa: E402
     InstantValues,
@@ -56,6 +57,16 @@ from custom_components.iec_meter.core.iec102.session import Iec102Session  # noq
 from custom_components.iec_meter.core.iec102.settings import Iec102Settings  # noqa: E402
 from custom_components.iec_meter.core.iec102.signals import instant_signals  # noqa: E402
 from custom_components.iec_meter.core.iec102.timecodec import now_in  # noqa: E402
+from custom_components.iec_meter.core.iec62056 import (  # noqa: E402
+    Iec62056Client,
+    Iec62056Settings,
+)
+from custom_components.iec_meter.core.iec62056.datasets import parse_data_block  # noqa: E402
+from custom_components.iec_meter.core.iec62056.messages import (  # noqa: E402
+    data_message,
+    decode_block,
+)
+from custom_components.iec_meter.core.iec62056.obis import signals  # noqa: E402
 from custom_components.iec_meter.core.model import SIGNALS, Reading, Value  # noqa: E402
 from custom_components.iec_meter.core.plausibility import (  # noqa: E402
     PlausibilityGuard,
@@ -64,11 +75,24 @@ from custom_components.iec_meter.core.plausibility import (  # noqa: E402
 from custom_components.iec_meter.core.timing import Timing  # noqa: E402
 from custom_components.iec_meter.core.transport import LineSettings, Transport  # noqa: E402
 from simulator.iec102_meter import MeterConfig, SimulatedMeter  # noqa: E402
+from simulator.iec62056_line import Iec62056Line, Iec62056LineOptions  # noqa: E402
+from simulator.iec62056_meter import Iec62056MeterConfig, SimulatedIec62056Meter  # noqa: E402
 from simulator.line import Faults, LineOptions, MeterLine  # noqa: E402
+from simulator.line_noise import BitFlipBridge, Noise, wrong_values  # noqa: E402
 
 TZ = ZoneInfo("Europe/Madrid")
 TIMING = Timing(request_timeout_ms=100, retries=3, content_timeout_ms=2000)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+IEC102 = "iec102"
+IEC62056 = "iec62056"
+#: The IEC 62056-21 meter behind a TCP converter at 7E1: the converter keeps the parity
+#: bit, so only the 7 data bits reach the client and only the block's BCC checks them.
+SPEED = 9600
+SEVEN_BITS = tuple(range(7))
+#: Partial blocks of a few lines each: at 1 % noise a whole readout in one block is
+#: hardly ever undamaged, a block of five lines often is.
+IEC62056_METER = Iec62056MeterConfig(block_lines=5)
+IEC62056_SETTINGS = Iec62056Settings(initial_baudrate=SPEED, t2_ms=200, poll_delay_ms=0)
 
 
 @dataclass
@@ -196,76 +220,6 @@ async def soak(polls: int, faults: Faults | None = None, seed: int = 1) -> SoakR
     return result
 
 
-class BitFlipBridge:
-    """A TCP hop that flips one random bit in a share of the bytes the meter sends."""
-
-    def __init__(self, upstream: str, share: float, seed: int) -> None:
-        """Forward to ``upstream`` (a ``socket://`` URL); nothing is served yet."""
-        host, _, port = upstream.removeprefix("socket://").rpartition(":")
-        self._upstream = (host, int(port))
-        self.share = share
-        self._random = random.Random(seed)
-        self.bytes_from_meter = 0
-        self.bits_flipped = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def start(self) -> str:
-        """Listen on 127.0.0.1; returns the URL a client opens instead of the meter's."""
-        self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
-        host, port = self._server.sockets[0].getsockname()[:2]
-        return f"socket://{host}:{port}"
-
-    async def stop(self) -> None:
-        """Close the listener and every connection through it."""
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            async with asyncio.timeout(2):
-                await self._server.wait_closed()
-
-    def damage(self, data: bytes) -> bytes:
-        """``data`` with one random bit flipped in a share of its bytes."""
-        damaged = bytearray(data)
-        for index in range(len(damaged)):
-            if self._random.random() < self.share:
-                damaged[index] ^= 1 << self._random.randrange(8)
-                self.bits_flipped += 1
-        self.bytes_from_meter += len(data)
-        return bytes(damaged)
-
-    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            async with asyncio.timeout(5):
-                up_reader, up_writer = await asyncio.open_connection(*self._upstream)
-            try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(self._pump(reader, up_writer, damage=False))
-                    group.create_task(self._pump(up_reader, writer, damage=True))
-            finally:
-                up_writer.close()
-        except (OSError, TimeoutError, ExceptionGroup):
-            pass  # one side closed: the other goes with it
-        finally:
-            writer.close()
-            self._tasks.discard(task)
-
-    async def _pump(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, damage: bool
-    ) -> None:
-        while data := await reader.read(4096):
-            writer.write(self.damage(data) if damage else data)
-            await writer.drain()
-        writer.close()
-        raise ConnectionResetError("closed")  # ends the other direction too
-
-
 class _WatchedGuard(PlausibilityGuard):
     """The guard, keeping every read it judged (to count wrong values before it)."""
 
@@ -289,6 +243,7 @@ class NoiseResult:
 
     polls: int
     share: float
+    protocol: str = IEC102
     successes: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     bytes_from_meter: int = 0
@@ -304,13 +259,15 @@ class NoiseResult:
     withheld: int = 0
     rereads: int = 0
     tasks_left: int = 0
+    examples_shown: int = 5
 
     def report(self) -> str:
         """Human-readable summary; the last line is the figure and its goal."""
         failures = ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items())) or "none"
-        examples = "".join(f"\n  {example}" for example in self.wrong_examples[:5])
+        shown = self.wrong_examples[: self.examples_shown]
+        examples = "".join(f"\n  {example}" for example in shown)
         return (
-            f"line noise {self.share:g}: {self.bits_flipped} bits flipped in "
+            f"{self.protocol}, line noise {self.share:g}: {self.bits_flipped} bits flipped in "
             f"{self.bytes_from_meter} bytes from the meter\n"
             f"polls {self.polls}: {self.successes} read, failed polls: {failures}\n"
             f"wrong values that passed the checksum: {self.wrong_before_guard}; guard "
@@ -330,23 +287,86 @@ class NoiseResult:
         return self.wrong_accepted == 0 and self.tasks_left == 0
 
 
-def _wrong(reading: Reading, samples: Sequence[Mapping[str, Value]]) -> list[str]:
-    """The values of ``reading`` that none of the meter's ``samples`` had."""
-    wrong = []
-    for key, value in reading.values.items():
-        if value is None or key not in SIGNALS:
-            continue
-        if all(sample.get(key) != value for sample in samples):
-            truth = sorted({str(sample.get(key)) for sample in samples})
-            wrong.append(f"{key} {value} (meter: {', '.join(truth)})")
-    return wrong
+def _tally(result: NoiseResult, reading: Reading, truth: Sequence[Mapping[str, Value]]) -> None:
+    result.successes += 1
+    result.values_published += sum(v is not None for v in reading.values.values())
+    wrong = wrong_values(reading, truth)
+    result.wrong_accepted += len(wrong)
+    result.wrong_registers_accepted += sum(SIGNALS[item.split()[0]].is_register for item in wrong)
+    result.wrong_examples.extend(wrong)
 
 
-async def noise_soak(polls: int, share: float, seed: int = 1) -> NoiseResult:
+async def _poll_through(
+    client: MeterClient[Any],
+    guard: _WatchedGuard,
+    samples: list[Mapping[str, Value]],
+    result: NoiseResult,
+) -> None:
+    """``result.polls`` reads; each is checked against the samples of its poll."""
+    window_start = 0
+    for _ in range(result.polls):
+        poll_start = len(samples)
+        reading: Reading | None = None
+        try:
+            reading = await client.read_values()
+        except MeterError as err:
+            result.failures[type(err).__name__] += 1
+        # The truth of a poll: what the meter sampled for it, or for the poll before
+        # (an answer that came late).
+        truth = samples[window_start:]
+        window_start = poll_start
+        for judged in guard.judged:
+            result.wrong_before_guard += len(wrong_values(judged, truth))
+        guard.judged.clear()
+        if reading is not None:
+            _tally(result, reading, truth)
+    with contextlib.suppress(MeterError):
+        await client.close()
+
+
+def _finish(result: NoiseResult, bridge: BitFlipBridge, guard: PlausibilityGuard) -> None:
+    result.bytes_from_meter = bridge.down.bytes_passed
+    result.bits_flipped = bridge.down.flips
+    result.rejections = sum(guard.rejections.values())
+    result.withheld = sum(guard.withheld_counts.values())
+    result.rereads = guard.rereads
+
+
+async def noise_soak(
+    polls: int, share: float, seed: int = 1, protocol: str = IEC102
+) -> NoiseResult:
     """``polls`` reads by the real client, through the guard, over a bit-flipping line."""
-    result = NoiseResult(polls, share)
-    meter = SimulatedMeter(MeterConfig(), TZ, lambda: now_in(TZ))
+    result = NoiseResult(polls, share, protocol)
     samples: list[Mapping[str, Value]] = []
+    guard = _WatchedGuard()
+    async with contextlib.AsyncExitStack() as stack:
+        if protocol == IEC62056:
+            url, noise = await _iec62056_meter(stack, samples), Noise(share, SEVEN_BITS)
+            line = LineSettings(url, connect_timeout=2.0, baudrate=SPEED, bytesize=7, parity="E")
+        else:
+            url, noise = await _iec102_meter(stack, samples, seed), Noise(share)
+            line = LineSettings(url, connect_timeout=2.0)
+        bridge = BitFlipBridge(url, noise, seed)
+        bus = Bus(replace(line, url=await stack.enter_async_context(bridge.serving())), TIMING)
+        stack.push_async_callback(bus.close)
+        client: MeterClient[Any]
+        if protocol == IEC62056:
+            client = Iec62056Client(bus, IEC62056_SETTINGS, TZ)
+        else:
+            client = Iec102Client(bus, Iec102Settings(1, 1, 1), TZ)
+        client.guard = guard
+        await _poll_through(client, guard, samples, result)
+    _finish(result, bridge, guard)
+    await asyncio.sleep(0)
+    result.tasks_left = len([t for t in asyncio.all_tasks() if t is not asyncio.current_task()])
+    return result
+
+
+async def _iec102_meter(
+    stack: contextlib.AsyncExitStack, samples: list[Mapping[str, Value]], seed: int
+) -> str:
+    """An IEC 102 simulator that records every sample it answers with; its URL."""
+    meter = SimulatedMeter(MeterConfig(), TZ, lambda: now_in(TZ))
     sample = meter.model.sample
 
     def recorded(when: datetime) -> InstantValues:
@@ -356,48 +376,27 @@ async def noise_soak(polls: int, share: float, seed: int = 1) -> NoiseResult:
 
     meter.model.sample = recorded  # type: ignore[method-assign]
     line = MeterLine([meter], LineOptions(seed=seed))
-    bridge = BitFlipBridge(await line.start_tcp(), share, seed)
-    bus = Bus(LineSettings(await bridge.start(), connect_timeout=2.0), TIMING)
-    client = Iec102Client(bus, Iec102Settings(1, 1, 1), TZ)
-    guard = _WatchedGuard()
-    client.guard = guard
-    window_start = 0
-    try:
-        for _ in range(polls):
-            poll_start = len(samples)
-            try:
-                reading = await client.read_values()
-            except MeterError as err:
-                result.failures[type(err).__name__] += 1
-                continue
-            finally:
-                truth = samples[window_start:]
-                window_start = poll_start
-                for judged in guard.judged:
-                    result.wrong_before_guard += len(_wrong(judged, truth))
-                guard.judged.clear()
-            result.successes += 1
-            result.values_published += sum(v is not None for v in reading.values.values())
-            wrong = _wrong(reading, truth)
-            result.wrong_accepted += len(wrong)
-            result.wrong_registers_accepted += sum(
-                SIGNALS[item.split()[0]].is_register for item in wrong
-            )
-            result.wrong_examples.extend(wrong)
-    finally:
-        with contextlib.suppress(MeterError):
-            await client.close()
-        await bus.close()
-        await bridge.stop()
-        await line.stop()
-    result.bytes_from_meter = bridge.bytes_from_meter
-    result.bits_flipped = bridge.bits_flipped
-    result.rejections = sum(guard.rejections.values())
-    result.withheld = sum(guard.withheld_counts.values())
-    result.rereads = guard.rereads
-    await asyncio.sleep(0)
-    result.tasks_left = len([t for t in asyncio.all_tasks() if t is not asyncio.current_task()])
-    return result
+    stack.push_async_callback(line.stop)
+    return await line.start_tcp()
+
+
+async def _iec62056_meter(
+    stack: contextlib.AsyncExitStack, samples: list[Mapping[str, Value]]
+) -> str:
+    """An IEC 62056-21 simulator (a 7-bit link) recording the values of every readout."""
+    meter = SimulatedIec62056Meter(IEC62056_METER, TZ, lambda: datetime.now(TZ))
+    lines = meter.lines
+
+    def recorded() -> list[str]:
+        sent = lines()
+        text = decode_block(data_message(sent)).text
+        samples.append(signals(parse_data_block(text).data_sets, TZ)[0])
+        return sent
+
+    meter.lines = recorded  # type: ignore[method-assign]
+    line = Iec62056Line([meter], Iec62056LineOptions(pace=False, initial_baudrate=SPEED))
+    stack.push_async_callback(line.stop)
+    return await line.start_tcp()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,13 +410,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="P",
         help="flip one bit in this share of the meter's bytes (0 < P < 1), instead of the faults",
     )
+    parser.add_argument("--protocol", choices=(IEC102, IEC62056), default=IEC102)
+    parser.add_argument("--examples", type=int, default=5, help="wrong values to list")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result: SoakResult | NoiseResult
     if args.line_noise:
         if not 0 < args.line_noise < 1:
             parser.error("--line-noise takes a share between 0 and 1")
-        result = asyncio.run(noise_soak(args.polls, args.line_noise, seed=args.seed))
+        noise = noise_soak(args.polls, args.line_noise, args.seed, args.protocol)
+        result = asyncio.run(noise)
+        result.examples_shown = args.examples
     else:
         result = asyncio.run(soak(args.polls, seed=args.seed))
     print(result.report())

@@ -93,6 +93,16 @@ class Iec62056LineOptions:
     initial_baudrate: int = INITIAL_BAUDRATE
     faults: Iec62056Faults = field(default_factory=Iec62056Faults)
     seed: int = 1
+    #: On a pty, the first data block after a speed change waits up to this long for
+    #: the client's port to reach the speed switched to. A real client switches within
+    #: the meter's 200 ms reaction time; one on a loaded test machine may not (serialx
+    #: sets the speed in an executor thread), and would then hear a meter that never
+    #: switches at the right speed. 0: the meter's timing alone, as on a real line.
+    await_switch_s: float = 0.0
+
+
+#: How often a transmission waiting for the client's speed looks at it.
+_SPEED_POLL_S = 0.005
 
 
 class _Dropped(Exception):
@@ -263,6 +273,8 @@ class Iec62056Line:
         delay = ready - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        if item.switched_to is not None and speed is not None and self.options.await_switch_s:
+            await self._await_speed(speed, item.switched_to)
         self.transmissions += 1
         data = item.data
         if item.kind == "data":
@@ -288,6 +300,14 @@ class Iec62056Line:
         if writer is not None:
             await writer.drain()
         return loop.time()
+
+    async def _await_speed(self, speed: Callable[[], int | None], target: int) -> None:
+        """Until the client's port is at ``target`` baud, or ``await_switch_s`` passed."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.options.await_switch_s):
+                # A pty tells nobody of a speed change: it is looked at.
+                while speed() != target:  # noqa: ASYNC110
+                    await asyncio.sleep(_SPEED_POLL_S)
 
     def _noise(self) -> bytes:
         length = self._random.randint(*_GARBAGE_LENGTH)

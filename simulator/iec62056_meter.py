@@ -10,7 +10,7 @@ and says what goes back, at which speed and after which pause. It does no I/O; t
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from enum import Enum, auto
 import logging
@@ -225,6 +225,9 @@ class Outgoing:
     kind: str = "data"
     #: Speed the request came at (for its wire time).
     request_baudrate: int = INITIAL_BAUDRATE
+    #: The speed the meter announced (mode B) or was asked for (mode C) before this
+    #: first data block: where a client that follows the protocol is by now.
+    switched_to: int | None = None
 
 
 class _State(Enum):
@@ -378,7 +381,8 @@ class MeterBus:
             speed = self.initial_baudrate if meter.config.fake_switch else meter.config.baudrate
             # Both sides switch after the identification: give the client time to.
             pause = max(meter.reaction_time, REACTION_TIME_S)
-            return [ident, *self._data(meter, speed, pause)]
+            announced = meter.config.baudrate
+            return [ident, *self._data(meter, speed, pause, switched_to=announced)]
         return [ident, *self._data(meter, self.speed)]
 
     def _option(self, request: bytes) -> list[Outgoing]:
@@ -396,7 +400,9 @@ class MeterBus:
             self._state = _State.IDLE
             return []
         speed = self.initial_baudrate if meter.config.fake_switch else asked
-        return self._data(meter, speed, after_request=len(request), request_baudrate=self.speed)
+        return self._data(
+            meter, speed, after_request=len(request), request_baudrate=self.speed, switched_to=asked
+        )
 
     def _data(
         self,
@@ -405,10 +411,12 @@ class MeterBus:
         pause: float | None = None,
         after_request: int = 0,
         request_baudrate: int = INITIAL_BAUDRATE,
+        switched_to: int | None = None,
     ) -> list[Outgoing]:
         self.speed = speed
         self._blocks = meter.blocks()
-        return self._next_block(after_request, request_baudrate, pause)
+        sent = self._next_block(after_request, request_baudrate, pause)
+        return [replace(item, switched_to=switched_to) for item in sent]
 
     def _next_block(
         self, after_request: int, request_baudrate: int, pause: float | None = None

@@ -304,7 +304,7 @@ def test_a_signal_left_out_of_the_reread_is_withheld() -> None:
     [
         ("voltage_l1", 999.0, 1000.5),
         ("current_l1", 9999.0, -0.1),
-        ("frequency", 40.0, 70.1),
+        ("frequency", 47.0, 53.1),
         ("power_factor", -1.0, 1.001),
         ("active_power", -1000.0, 1000.1),
         ("reactive_power_l3", 1000.0, -1000.1),
@@ -393,9 +393,143 @@ async def test_the_client_reads_again_in_a_turn_of_its_own() -> None:
             assert reading.values[ENERGY] == truth  # the re-read's true value
             voltage = reading.values["voltage_l1"]
             assert isinstance(voltage, float) and 200 < voltage < 260
+            # The rest of L1 was plausible alone, not beside a 2 kV voltage: the whole
+            # read was damaged, and the re-read (right) is published; only the culprits
+            # count as rejections.
+            assert [(item.signal, item.reason) for item in client.guard.recent] == [
+                (ENERGY, Reason.TOO_FAST),
+                ("voltage_l1", Reason.OUT_OF_RANGE),
+            ]
             assert client.guard.rejections == {ENERGY: 1, "voltage_l1": 1}
+            assert client.guard.withheld == frozenset()
             snapshot = await client.read_snapshot(identity=False, clock=False)
             assert snapshot.reading.values[ENERGY] == truth
         finally:
             await client.close()
             await bus.close()
+
+
+# --- jumps, relations, damaged reads ----------------------------------------------------
+
+
+def amps(value: float, **more: Value) -> Reading:
+    return Reading({"current_l1": value, **more})
+
+
+def test_a_load_switched_on_is_published_in_the_same_poll() -> None:
+    """The rule: a true change reaches the reading at most one poll late."""
+    guard, clock = guard_with_clock()
+    assert poll(guard, clock, amps(3.0), None).values == {"current_l1": 3.0}
+    assert poll(guard, clock, amps(3.2), None).values == {"current_l1": 3.2}  # no re-read
+    assert guard.rereads == 0
+    # 3 A to 30 A: too far to publish on one read's word; the re-read says it too.
+    assert poll(guard, clock, amps(30.0), amps(29.6)).values == {"current_l1": 29.6}
+    assert guard.rereads == 1
+    assert guard.recent[-1].reason is Reason.JUMP
+    assert poll(guard, clock, amps(30.4), None).values == {"current_l1": 30.4}
+
+
+async def test_a_jump_whose_reread_fails_is_published_one_poll_later() -> None:
+    guard, clock = guard_with_clock()
+    assert poll(guard, clock, amps(3.0), None).values == {"current_l1": 3.0}
+
+    async def silent() -> Reading:
+        raise NoResponse("no answer to the re-read")
+
+    assert (await guard.screen(amps(30.0), silent)).values == {}
+    assert poll(guard, clock, amps(29.5), None).values == {"current_l1": 29.5}
+    assert guard.rereads == 0
+
+
+def test_a_jump_the_reread_does_not_repeat_is_never_published() -> None:
+    guard, clock = guard_with_clock()
+    poll(guard, clock, amps(3.0, voltage_l1=230.0, frequency=50.0), None)
+    wrong = amps(208.0, voltage_l1=230.0, frequency=50.0)
+    right = amps(3.1, voltage_l1=230.2, frequency=50.0)
+    assert poll(guard, clock, wrong, right).values == right.values
+    # Nor is a later value close to the wrong one taken as its confirmation.
+    assert poll(guard, clock, amps(3.0), None).values == {"current_l1": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("key", "good", "wrong"),
+    [
+        ("voltage_l1", 230.0, 217.2),  # bit 7 of decivolts
+        ("frequency", 50.0, 50.64),
+        ("power_factor_l1", 0.967, 0.711),
+        ("active_power", 1.0, 3.5),
+    ],
+)
+def test_a_jump_of_each_kind_waits_for_its_confirmation(
+    key: str, good: float, wrong: float
+) -> None:
+    guard, clock = guard_with_clock()
+    poll(guard, clock, Reading({key: good}), None)
+    assert poll(guard, clock, Reading({key: wrong}), Reading({key: good})).values == {key: good}
+    assert poll(guard, clock, Reading({key: wrong}), Reading({key: wrong})).values == {key: wrong}
+
+
+def test_a_frequency_far_from_50_and_60_hz_is_out_of_range() -> None:
+    guard, clock = guard_with_clock()
+    assert poll(guard, clock, Reading({"frequency": 55.1}), Reading({})).values == {}
+    assert poll(guard, clock, Reading({"frequency": 59.9}), None).values == {"frequency": 59.9}
+    with pytest.raises(ValueError, match="frequency_band_hz"):
+        Limits(frequency_band_hz=0)
+    with pytest.raises(ValueError, match="tolerance"):
+        Limits(tolerance=1.0)
+
+
+#: One phase that fits: 230 V x 16.4 A x 0.967 = 3.65 kW.
+PHASE = {"voltage_l1": 230.0, "current_l1": 16.4, "power_factor_l1": 0.967}
+
+
+def test_values_that_do_not_fit_each_other_are_read_again() -> None:
+    guard, clock = guard_with_clock()
+    first = Reading({**PHASE, "active_power_l1": 36.5})  # within bounds, not beside V x I
+    again = Reading({**PHASE, "active_power_l1": 3.6})
+    assert poll(guard, clock, first, again).values == again.values
+    assert guard.rereads == 1
+    assert guard.rejections == {}  # which of them was wrong, no one can tell
+
+
+def test_a_damaged_read_is_taken_whole_from_the_reread() -> None:
+    """Two hits that cancel in a checksum: one is caught, the other (+1 kWh) goes too."""
+    guard, clock = confirmed(12_345.0)
+    poll(guard, clock, energy(12_345.0, voltage_l1=230.0), None)
+    first = energy(12_346.0, voltage_l1=2300.0)  # one unit more is within the slack
+    again = energy(12_345.0, voltage_l1=230.1)
+    assert poll(guard, clock, first, again).values == again.values
+    assert guard.baseline(ENERGY) == 12_345.0
+    # Both reads damaged: nothing of them is published, the baseline stays.
+    both = energy(12_346.0, voltage_l1=2300.0), energy(12_347.0, voltage_l1=23.0)
+    assert poll(guard, clock, *both).values == {}
+    assert guard.baseline(ENERGY) == 12_345.0
+    assert guard.withheld == {ENERGY, "voltage_l1"}
+    assert {item.signal: item.reason for item in guard.recent}[ENERGY] is Reason.DAMAGED
+
+
+def test_a_relation_the_meter_always_breaks_is_dropped() -> None:
+    """Noise does not repeat: a relation broken by a read and its re-read is the meter's."""
+    guard, clock = guard_with_clock()
+    odd = Reading({**PHASE, "active_power_l1": 1.0})  # harmonics, or another definition
+    assert poll(guard, clock, odd, odd).values == odd.values
+    assert guard.relations_off == {"factor_l1"}
+    assert poll(guard, clock, odd, None).values == odd.values
+    assert guard.rereads == 1
+
+
+def test_a_value_stuck_out_of_range_does_not_damage_every_read() -> None:
+    guard, clock = guard_with_clock()
+    stuck = Reading({**PHASE, "frequency": 0.0})
+    assert poll(guard, clock, stuck, stuck).values == PHASE
+    assert poll(guard, clock, stuck, None).values == PHASE
+    assert guard.rereads == 1
+
+
+def test_a_value_that_keeps_jumping_leaves_the_others_published() -> None:
+    guard, clock = guard_with_clock()
+    poll(guard, clock, amps(3.0, voltage_l1=230.0), None)
+    for index in range(4):
+        first = amps(30.0 if index % 2 == 0 else 3.0, voltage_l1=230.0 + index / 10)
+        again = amps(3.0 if index % 2 == 0 else 30.0, voltage_l1=230.0 + index / 10)
+        assert poll(guard, clock, first, again).values["voltage_l1"] == 230.0 + index / 10

@@ -31,6 +31,22 @@ Rules (``Limits`` holds the numbers, all configurable):
   freeze the register for good. A zero never replaces a positive baseline: an all-zero
   answer is a classic glitch, and a new meter is accepted once it has counted.
 
+* A measurement far from its last good value (``_JUMPS``: 4 % of a voltage, half a
+  current or a power plus a floor, 0.2 of a power factor, 0.5 Hz) is a jump: published
+  only when a second read confirms it (lands near it). Rule: a true change, a load
+  switched on (3 A to 30 A), is published at most one poll late: in the same poll when
+  its re-read confirms it, else at the next poll's read. A frequency is also within
+  ``frequency_band_hz`` of 50 or 60 Hz.
+* The values of one read fit each other (:mod:`.consistency`: power against volts times
+  amps and the power factor, totals against phases and tariffs). A relation that a read
+  and its re-read both break is the meter's own (noise does not repeat) and is dropped.
+* A read with any value implausible by itself is damaged: two hits that cancel in a
+  checksum make two wrong values, and only one may show. Every value of that read is
+  doubtful (what its values moved is undone) and the re-read's are taken instead; a
+  re-read damaged in turn gives nothing. The same doubt in both reads (a value stuck
+  out of range, one that keeps jumping) is the meter's, not noise: only that value is
+  left out, and it damages no later read.
+
 A read with implausible values is read once more in the same poll (in a turn of the bus
 of its own, see :class:`~.driver.MeterClient`); a value implausible in both is left out
 of the reading (the caller publishes nothing for that signal this time) and the other
@@ -44,13 +60,14 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 import logging
 import math
 import time
 from typing import Any, Final
 
+from .consistency import failing_relations, half_step
 from .errors import MeterError
 from .model import SIGNALS, DeviceClass, Reading, Signal, Value
 
@@ -84,6 +101,28 @@ class Reason(StrEnum):
     UNCONFIRMED = "unconfirmed"
     #: No baseline yet, and this read disagrees with the one before.
     INCONSISTENT = "inconsistent"
+    #: Does not fit the other values of the same read (see :mod:`.consistency`).
+    MISMATCH = "mismatch"
+    #: A measurement far from its last good value, waiting for a read that confirms it.
+    JUMP = "jump"
+    #: Plausible alone, but another value of the same read was not: the read is damaged.
+    DAMAGED = "damaged"
+
+
+#: Per device class, how far a measurement may move from its last good value without a
+#: second read that confirms it: a share of that value plus a floor (in its unit), plus
+#: two steps of the digits the values carry. Line noise flips the high bits that make a
+#: value jump; a true jump (a load switched on) is in the next read too.
+_JUMPS: Final[Mapping[DeviceClass, tuple[float, float]]] = {
+    DeviceClass.VOLTAGE: (0.04, 1.0),
+    DeviceClass.CURRENT: (0.5, 1.0),
+    DeviceClass.POWER: (0.5, 1.0),
+    DeviceClass.REACTIVE_POWER: (0.5, 1.0),
+    DeviceClass.POWER_FACTOR: (0.0, 0.2),
+    DeviceClass.FREQUENCY: (0.0, 0.5),
+}
+#: Grid frequencies: a frequency is within ``frequency_band_hz`` of one of them.
+NOMINAL_FREQUENCIES_HZ: Final = (50.0, 60.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +135,9 @@ class Limits:
     min_frequency_hz: float = 40.0
     max_frequency_hz: float = 70.0
     register_slack: float = 1.0
+    #: Share by which values of one read may miss the relations of :mod:`.consistency`.
+    tolerance: float = 0.1
+    frequency_band_hz: float = 3.0
 
     def __post_init__(self) -> None:
         """Refuse limits that would reject everything, naming the field."""
@@ -107,6 +149,23 @@ class Limits:
             raise ValueError("the frequency range must be positive and not empty")
         if not (math.isfinite(self.register_slack) and self.register_slack >= 0):
             raise ValueError(f"register_slack must be 0 or more, not {self.register_slack}")
+        if not 0 <= self.tolerance < 1:
+            raise ValueError(f"tolerance must be from 0 to less than 1, not {self.tolerance}")
+        if not (math.isfinite(self.frequency_band_hz) and self.frequency_band_hz > 0):
+            raise ValueError(f"frequency_band_hz must be positive, not {self.frequency_band_hz}")
+
+    def near_nominal(self, hertz: float) -> bool:
+        """Whether ``hertz`` is close to 50 or 60 Hz (a grid, not a flipped bit)."""
+        return any(abs(hertz - grid) <= self.frequency_band_hz for grid in NOMINAL_FREQUENCIES_HZ)
+
+    def jump(self, signal: Signal, good: float, value: float) -> bool:
+        """Whether ``value`` is too far from the last good one to publish unconfirmed."""
+        rule = _JUMPS.get(signal.device_class)
+        if rule is None:
+            return False
+        share, floor = rule
+        steps = 2 * min(half_step(good), half_step(value))
+        return abs(value - good) > share * abs(good) + floor + steps
 
     def register_rise(self, seconds: float) -> float:
         """The most a register can rise in ``seconds`` (kWh or kvarh)."""
@@ -175,6 +234,15 @@ class _Register:
     streak: int = 0
 
 
+@dataclass(slots=True)
+class _Measurement:
+    """What the guard knows of one measurement: its last good value, a jump seen."""
+
+    good: float | None = None
+    #: A value far from ``good`` that a later read may confirm.
+    jump: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Screening:
     """One read judged: what passed, what is doubtful, whether to read again."""
@@ -182,6 +250,16 @@ class Screening:
     reading: Reading
     doubtful: Mapping[str, Reason]
     reread: bool
+    #: Something in the read was implausible by itself: every value of it is doubtful.
+    damaged: bool = False
+    #: The relations of :mod:`.consistency` the read broke.
+    relations: frozenset[str] = frozenset()
+
+
+#: Reasons that blame the read, not the value by itself (not counted as its rejections).
+_NOT_ALONE: Final = frozenset({Reason.MISMATCH, Reason.DAMAGED})
+#: Reasons that say nothing against the read as a whole.
+_NOT_DAMAGE: Final = frozenset({Reason.UNCONFIRMED, Reason.DAMAGED})
 
 
 @dataclass
@@ -196,13 +274,19 @@ class PlausibilityGuard:
     rereads: int = 0
     failed_rereads: int = 0
     baselines_replaced: int = 0
-    #: Values judged implausible, by signal (a first read waiting for its confirmation
-    #: is not counted).
+    #: Values judged implausible by themselves, by signal (not a first read waiting for
+    #: its confirmation, nor a value of a damaged read that only sat beside the culprit).
     rejections: Counter[str] = field(default_factory=Counter)
     #: Readings returned without a signal, by signal.
     withheld_counts: Counter[str] = field(default_factory=Counter)
     recent: deque[Rejection] = field(default_factory=lambda: deque(maxlen=RECENT_REJECTIONS))
+    #: Relations this meter broke in a read and its re-read alike: its own way, not
+    #: noise (noise does not repeat), so they are not checked any more.
+    relations_off: set[str] = field(default_factory=set)
     _registers: dict[str, _Register] = field(default_factory=dict, repr=False)
+    _measurements: dict[str, _Measurement] = field(default_factory=dict, repr=False)
+    #: Signals left out last time for what they were themselves (not for a damaged read).
+    _stuck: frozenset[str] = field(default=frozenset(), repr=False)
 
     # --- what callers use ------------------------------------------------------------
     async def screen(
@@ -278,28 +362,64 @@ class PlausibilityGuard:
 
     # --- the two steps of a screening (synchronous, so the rules can be tested alone) --
     def examine(self, reading: Reading) -> Screening:
-        """Judge a first read; registers that pass become their new baseline."""
+        """Judge a first read; what passes becomes the new baseline.
+
+        A read with a value implausible by itself (not one stuck so since the last
+        poll) is damaged: all its values become doubtful, and what they moved is undone.
+        """
         self.reads += 1
         at = self.clock()
-        doubtful: dict[str, Reason] = {}
-        for key, value in reading.values.items():
-            reason = self._judge(key, value, at)
-            if reason is not None:
-                doubtful[key] = reason
+        failing = failing_relations(reading.values, self.limits.tolerance, self._off())
+        mismatched = frozenset().union(*failing.values())
+        saved = self._save()
+        doubtful = self._judge_all(reading, mismatched, at)
+        damaged = any(
+            reason not in _NOT_DAMAGE and key not in self._stuck for key, reason in doubtful.items()
+        )
+        if damaged:
+            self._undo(saved, set(reading.values).difference(doubtful))
+            for key, value in reading.values.items():
+                if key not in doubtful and key in SIGNALS and _plain(value):
+                    doubtful[key] = Reason.DAMAGED
         # A re-read is worth it unless every doubtful signal was doubtful last time too.
-        reread = any(key not in self.withheld for key in doubtful)
-        return Screening(reading, doubtful, reread)
+        reread = damaged or any(key not in self.withheld for key in doubtful)
+        return Screening(reading, doubtful, reread, damaged, frozenset(failing))
 
     def conclude(self, screening: Screening, again: Reading | None) -> Reading:
-        """The reading to hand on: a doubtful value takes the re-read's, if it passes."""
+        """The reading to hand on: a doubtful value takes the re-read's, if it passes.
+
+        The re-read is damaged (and nothing taken from it) when a value in it is
+        implausible otherwise than in the first read, or it breaks a relation the first
+        read kept; a relation both reads break is the meter's own, and is dropped. The
+        same doubt twice (a value stuck out of range, one that keeps jumping) is the
+        meter's, not noise: that value is left out, the re-read's others are taken.
+        """
         passed: dict[str, Value] = {}
+        own = {key for key, reason in screening.doubtful.items() if reason is not Reason.DAMAGED}
         if again is not None:
             self.rereads += 1
             self.reads += 1
             at = self.clock()
-            for key in screening.doubtful:
-                if key in again.values and self._judge(key, again.values[key], at) is None:
-                    passed[key] = again.values[key]
+            failing = failing_relations(again.values, self.limits.tolerance, self._off())
+            repeated = screening.relations.intersection(failing)
+            if repeated:
+                _LOGGER.debug("relations broken twice, not checked any more: %s", repeated)
+                self.relations_off.update(repeated)
+            fresh = {name: keys for name, keys in failing.items() if name not in repeated}
+            mismatched = frozenset().union(*fresh.values())
+            wanted = Reading({k: v for k, v in again.values.items() if k in screening.doubtful})
+            saved = self._save()
+            reasons = self._judge_all(wanted, mismatched.intersection(wanted.values), at)
+            damaged = bool(fresh) or any(
+                reason not in _NOT_DAMAGE
+                and key not in self._stuck
+                and reason is not screening.doubtful[key]
+                for key, reason in reasons.items()
+            )
+            if damaged:
+                self._undo(saved, set(wanted.values).difference(reasons))
+            else:
+                passed = {k: v for k, v in wanted.values.items() if k not in reasons}
         first = screening.reading
         values: dict[str, Value] = {}
         for key, value in first.values.items():
@@ -308,10 +428,55 @@ class PlausibilityGuard:
             elif key in passed:
                 values[key] = passed[key]
         self.withheld = frozenset(screening.doubtful).difference(passed)
+        for key in sorted(self.withheld):
+            reason = screening.doubtful[key]
+            if reason in _NOT_ALONE:  # told only now: the re-read may have had it right
+                self._reject(key, float(first.values[key]), reason, None)  # type: ignore[arg-type]
+        self._stuck = self.withheld.intersection(
+            key for key in own if screening.doubtful[key] is not Reason.UNCONFIRMED
+        )
         self.withheld_counts.update(self.withheld)
         if self.withheld:
             _LOGGER.debug("left out as implausible: %s", ", ".join(sorted(self.withheld)))
         return Reading(values, first.timestamp, first.data)
+
+    # --- judging a whole read, and taking it back -------------------------------------
+    def _off(self) -> frozenset[str]:
+        return frozenset(self.relations_off)
+
+    def _judge_all(
+        self, reading: Reading, mismatched: frozenset[str], at: float
+    ) -> dict[str, Reason]:
+        doubtful: dict[str, Reason] = {}
+        for key, value in reading.values.items():
+            saved = self._save() if key in mismatched else None
+            reason = self._judge(key, value, at)
+            if reason is None and saved is not None and _plain(value):
+                # Plausible alone, not beside the others: what it moved is taken back.
+                self._undo(saved, {key})
+                reason = Reason.MISMATCH
+            if reason is not None:
+                doubtful[key] = reason
+        return doubtful
+
+    def _save(self) -> tuple[dict[str, _Register], dict[str, _Measurement]]:
+        registers = {key: replace(item) for key, item in self._registers.items()}
+        return registers, {key: replace(item) for key, item in self._measurements.items()}
+
+    def _undo(
+        self, saved: tuple[dict[str, _Register], dict[str, _Measurement]], accepted: set[str]
+    ) -> None:
+        """Take back what values of a damaged read moved (a jump seen stays seen)."""
+        registers, measurements = saved
+        for key in accepted:
+            if key in self._registers:
+                if key in registers:
+                    self._registers[key] = registers[key]
+                else:
+                    del self._registers[key]
+            if key in self._measurements:
+                old = measurements.get(key, _Measurement())
+                self._measurements[key] = old
 
     # --- the rules -------------------------------------------------------------------
     def _judge(self, key: str, value: Value, at: float) -> Reason | None:
@@ -326,10 +491,31 @@ class PlausibilityGuard:
         if bounds is None:
             return None
         low, high = bounds
-        if _number(value) and low <= value <= high:
+        if not (_number(value) and low <= value <= high) or (
+            signal.device_class is DeviceClass.FREQUENCY and not self.limits.near_nominal(value)
+        ):
+            self._reject(key, value, Reason.OUT_OF_RANGE, None)
+            return Reason.OUT_OF_RANGE
+        return self._judge_measurement(signal, value)
+
+    def _judge_measurement(self, signal: Signal, value: float) -> Reason | None:
+        """Within bounds: a value far from the last good one waits for a second read.
+
+        The second read is the re-read of the same poll, or the next poll's read: a
+        true change (a load switched on, 3 A to 30 A) is published at most one poll late.
+        """
+        state = self._measurements.setdefault(signal.key, _Measurement())
+        good, jump = state.good, state.jump
+        limits = self.limits
+        if good is None or not limits.jump(signal, good, value):
+            state.good, state.jump = value, None
             return None
-        self._reject(key, value, Reason.OUT_OF_RANGE, None)
-        return Reason.OUT_OF_RANGE
+        if jump is not None and not limits.jump(signal, jump, value):
+            state.good, state.jump = value, None
+            return None
+        state.jump = value
+        self._reject(signal.key, value, Reason.JUMP, good)
+        return Reason.JUMP
 
     def _judge_register(self, key: str, value: float, at: float) -> Reason | None:
         register = self._registers.setdefault(key, _Register())
@@ -382,10 +568,16 @@ class PlausibilityGuard:
         register.pending, register.streak = None, 0
 
     def _reject(self, key: str, value: float, reason: Reason, reference: float | None) -> None:
-        self.rejections[key] += 1
+        if reason not in _NOT_ALONE:  # the read was implausible, not this value alone
+            self.rejections[key] += 1
         self.recent.append(Rejection(key, value, reason, reference))
         _LOGGER.debug("%s: %s rejected (%s, reference %s)", key, value, reason, reference)
 
 
 def _number(value: float) -> bool:
     return math.isfinite(value)
+
+
+def _plain(value: Value) -> bool:
+    """A number (what the guard can reject), not a time nor an invalid value."""
+    return isinstance(value, int | float)

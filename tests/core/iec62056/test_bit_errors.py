@@ -1,16 +1,12 @@
-"""Bit errors on the line never become wrong values: a TCP bridge between the client and
-the simulator flips random bits of the meter's answers (a fixed seed), and every read
-either fails or returns exactly what the meter holds."""
+"""Bit errors on the line never become wrong values: the noisy line of
+:mod:`simulator.line_noise` flips random bits of the meter's answers (a fixed seed), and
+every read either fails or returns exactly what the meter holds."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-import contextlib
 from datetime import datetime
 import os
-import random
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +19,7 @@ from custom_components.iec_meter.core.timing import Timing
 from custom_components.iec_meter.core.transport import LineSettings
 from simulator.iec62056_line import Iec62056Line, Iec62056LineOptions
 from simulator.iec62056_meter import Iec62056MeterConfig, SimulatedIec62056Meter
+from simulator.line_noise import ALL_BITS, BitFlipBridge, Noise
 from simulator.meter_model import MeterModel
 
 TZ = ZoneInfo("Europe/Madrid")
@@ -32,79 +29,6 @@ POLLS = 30
 #: Probability that one bit of the meter's answers is flipped: about two hits a readout.
 BIT_ERROR_RATE = 2e-4
 SEED = 62056
-
-
-class FlippingBridge:
-    """Forwards bytes both ways; flips each bit from the meter with a fixed-seed chance."""
-
-    def __init__(self, target: str, rate: float, seed: int, bits: int = 8) -> None:
-        self.host, port = target.removeprefix("socket://").rsplit(":", 1)
-        self.port = int(port)
-        self.rate = rate
-        self.bits = bits
-        self.random = random.Random(seed)
-        self.flips = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    def damage(self, data: bytes) -> bytes:
-        out = bytearray(data)
-        for index in range(len(out)):
-            for bit in range(self.bits):
-                if self.random.random() < self.rate:
-                    out[index] ^= 1 << (bit if self.bits == 8 else 7)
-                    self.flips += 1
-        return bytes(out)
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flip: bool
-    ) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(4096):
-                writer.write(self.damage(data) if flip else data)
-                await writer.drain()
-        writer.close()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        meter_reader, meter_writer = await asyncio.open_connection(self.host, self.port)
-        pipes = [
-            asyncio.create_task(self._pipe(reader, meter_writer, flip=False)),
-            asyncio.create_task(self._pipe(meter_reader, writer, flip=True)),
-        ]
-        self._tasks.update(pipes)
-        try:
-            await asyncio.wait(pipes, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for pipe in pipes:
-                pipe.cancel()
-            await asyncio.gather(*pipes, return_exceptions=True)
-            self._tasks.difference_update(pipes)
-            meter_writer.close()
-            writer.close()
-
-    @contextlib.asynccontextmanager
-    async def serve(self) -> AsyncIterator[str]:
-        handlers: set[asyncio.Task[Any]] = set()
-
-        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = asyncio.current_task()
-            assert task is not None
-            handlers.add(task)
-            try:
-                await self._handle(reader, writer)
-            finally:
-                handlers.discard(task)
-
-        server = await asyncio.start_server(handle, "127.0.0.1", 0)
-        host, port = server.sockets[0].getsockname()[:2]
-        try:
-            yield f"socket://{host}:{port}"
-        finally:
-            server.close()
-            for task in list(handlers):
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-            async with asyncio.timeout(5):
-                await server.wait_closed()
 
 
 def simulated_line(parity_bit7: bool) -> Iec62056Line:
@@ -133,10 +57,10 @@ async def read(url: str, eight_bits: bool) -> tuple[Reading | None, Iec62056Clie
 
 @pytest.mark.parametrize(
     ("eight_bits", "bits"),
-    [(True, 8), (False, 1)],
+    [(True, ALL_BITS), (False, (7,))],
     ids=["7E1 behind an 8N1 converter, any bit", "7-bit link, bit 7"],
 )
-async def test_bit_errors_never_give_a_wrong_value(eight_bits: bool, bits: int) -> None:
+async def test_bit_errors_never_give_a_wrong_value(eight_bits: bool, bits: tuple[int, ...]) -> None:
     fds = len(os.listdir("/proc/self/fd"))
     tasks = len(asyncio.all_tasks())
     line = simulated_line(parity_bit7=eight_bits)
@@ -145,10 +69,12 @@ async def test_bit_errors_never_give_a_wrong_value(eight_bits: bool, bits: int) 
         truth, _ = await read(url, eight_bits)  # a clean link first
         assert truth is not None
         assert len(truth.data) > 30
-        bridge = FlippingBridge(url, BIT_ERROR_RATE * (8 if bits == 1 else 1), SEED, bits)
+        # On the 7-bit link only bit 7 flips, at the rate all eight bits flip together.
+        noise = Noise(BIT_ERROR_RATE * (8 if len(bits) == 1 else 1), bits, each_bit=True)
+        bridge = BitFlipBridge(url, noise, SEED)
         good = wrong = failed = 0
         naks = 0
-        async with bridge.serve() as damaged_url:
+        async with bridge.serving() as damaged_url:
             for _ in range(POLLS):
                 reading, client = await read(damaged_url, eight_bits)
                 naks += client.naks_sent
