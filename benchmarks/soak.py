@@ -8,19 +8,24 @@ latency, descriptors and tasks before and after, and RSS growth.
 
 Goal: every fault recovered, no leaks, growth < 1 MB per 10,000 polls.
 
-Line-noise mode (``--line-noise P``): a bridge between the client and the simulator
-flips one random bit in a share P of the bytes the meter sends (seeded, so a run
-repeats). Most damaged answers fail their checksum and are asked again; two flips can
-cancel out in a checksum, and then a wrong number arrives looking right. The real client
-reads through the plausibility guard, and every value it hands on is compared with what
-the simulated meter sampled for that poll (or the poll before, for a late answer).
+Line-noise mode (``--line-noise P``): the noisy line of :mod:`simulator.line_noise`
+between the client and the simulator flips one random bit in a share P of the bytes the
+meter sends (seeded, so a run repeats). Most damaged answers fail their checksum and are
+asked again; two flips can cancel out in a checksum, and then a wrong number arrives
+looking right. The real client reads through the plausibility guard, and every value it
+hands on is compared with what the simulated meter sampled for that poll (or the poll
+before, for a late answer). ``--protocol iec102`` (the default) reads an IEC 102 meter
+(an 8-bit sum guards each frame); ``--protocol iec62056`` an IEC 62056-21 meter behind a
+TCP converter at 7E1, which keeps the parity bit to itself: only the 7 data bits reach
+the client, flips among them, and a block's XOR (BCC) is their only check.
 
 Goal there: wrong values accepted 0 (every value published is one the meter sent). The
-report splits registers (the guard's promise: the Energy statistics) from measurements: a
-wrong measurement that is still plausible (a low bit of a voltage) cannot be told from a
-true one by any bound, only by the line's own checks.
+report splits registers (the Energy statistics) from measurements. A wrong value within
+the noise of the measurement itself (two hits of 0.2 V in two voltages) cannot be told
+from a true one by any rule, only by the line's own checks.
 
-Run: ``.venv/bin/python benchmarks/soak.py [--polls 10000] [--line-noise 0.001]``
+Run: ``.venv/bin/python benchmarks/soak.py [--polls 10000] [--line-noise 0.001]
+[--protocol iec62056] [--examples N]``
 """
 
 from __future__ import annotations
