@@ -196,6 +196,10 @@ class BillingCoordinator(DataUpdateCoordinator[BillingData]):
 
     async def _read(self) -> BillingData:
         """The current period, and the closure and powers when they are due: each a turn."""
+        live = self.config_entry.runtime_data.coordinators.get(self.subentry.subentry_id)
+        if live is not None:
+            # Who answers now: another meter's bills must never show as this meter's.
+            await live.async_check_identity()
         current = _by_period(await self.client.read_billing(self.contract))
         fresh = BillingData(current)
         if not fresh.in_force:

@@ -10,12 +10,18 @@ A rejected password opens a repair issue that asks for the new one, and nothing 
 sent to that meter until the repair changes the password: trying again could lock the
 meter's port. The other meters keep running.
 
-Every poll also reads who answered (free for IEC 62056-21, whose readout carries the
-identity; one more request for IEC 102). A meter that answers with another identity than
-the one stored for this meter (another serial: a swapped meter, two meters on one
-address) fails the poll like a dead meter, before its values reach the plausibility
-guard, so nothing of it reaches an entity or a statistic, and a repair issue says who
-answered. Polling goes on, and the first poll that finds the right meter clears it.
+Polls also check who answered. Where the identity comes with the values (an IEC 62056-21
+readout) every poll does, at no cost. Where it costs a request (IEC 102: it would double a
+steady poll's round trips) it is asked at the first poll, after a failed poll, whenever
+the line was connected again (a new connection may reach another meter), with every clock
+read (every 5 minutes), and always before the meter's records are read
+(:meth:`IecMeterCoordinator.async_check_identity`), so another meter's profile or bills
+are never imported. A meter that answers with another identity than the one stored for
+this meter (another serial: a swapped meter, two meters on one address) fails the poll
+like a dead meter, before its values reach the plausibility guard, so nothing of it
+reaches an entity or a statistic, and a repair issue says who answered. Polling goes on
+(checking identity every poll meanwhile), and the first poll that finds the right meter
+clears it.
 
 Every read goes through the core's plausibility guard (:mod:`.core.plausibility`): a
 value it finds implausible twice is left out of the poll's reading and its signal listed
@@ -27,7 +33,7 @@ meter contradicts them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import time
@@ -96,6 +102,9 @@ def auth_issue_id(subentry_id: str) -> str:
     """Repair issue id for a meter whose password was rejected."""
     return f"auth_failed_{subentry_id}"
 
+
+#: The longest a meter whose identity costs a request goes unasked: with the clock read.
+IDENTITY_CHECK_INTERVAL = CLOCK_READ_INTERVAL
 
 #: Prefix of the repair issue of a meter whose address another meter answers.
 OTHER_METER_ISSUE = "other_meter_"
@@ -199,6 +208,13 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
         self._clock: datetime | None = None
         self._clock_drift: float | None = None
         self._clock_read_at: float | None = None
+        #: The clock of the clock and identity cadences (a test moves it on).
+        self.monotonic: Callable[[], float] = time.monotonic
+        self._identity_checked_at: float | None = None
+        self._identity_opens: int | None = None
+        #: Who answered the last identity check, and when (diagnostics).
+        self.answered: Identity | None = None
+        self.identity_checked: datetime | None = None
 
     @property
     def address(self) -> str:
@@ -315,15 +331,7 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             # The line answers at once: no reason to take the address off scan.
             self.scan.success()
             self._open_other_meter_issue(err.found)
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="other_meter",
-                translation_placeholders={
-                    "meter": title,
-                    "expected": err.found.expected,
-                    "answered": err.found.answered,
-                },
-            ) from err
+            raise self._other_meter_failed(err) from err
         except AuthenticationRejected as err:
             self._record_failure(err)
             self._password_rejected = True
@@ -382,18 +390,23 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
             self._restore_baselines()
         client = self.client
         first = await client.read_values()
-        # After the values: an IEC 62056-21 client answers from the readout just made.
-        self._check_identity(await client.read_identity())
+        now = self.monotonic()
+        clock_due = client.has_clock and (
+            self._clock_read_at is None
+            or now - self._clock_read_at >= CLOCK_READ_INTERVAL.total_seconds()
+        )
+        if clock_due or self._identity_due(now):
+            # After the values: an IEC 62056-21 client answers from the readout just made.
+            await self._confirm_identity()
         reading = await self.guard.screen(first, client.read_values)
+        if self._identity_opens != self.bus.transport.opens:
+            # The guard's re-read connected again: its values may be another meter's.
+            await self._confirm_identity()
         missing = self.offered.difference(reading.values, self.withheld)
         if missing:
             # Its entities show "unknown" for this poll, as for a value flagged invalid.
             LOGGER.debug("%s: this answer left out %s", self.name, ", ".join(sorted(missing)))
-        now = time.monotonic()
-        due = self._clock_read_at is None or (
-            now - self._clock_read_at >= CLOCK_READ_INTERVAL.total_seconds()
-        )
-        if self.client.has_clock and due:
+        if clock_due:
             clock = await self.client.read_clock()
             self._clock_read_at = now
             self._clock = clock
@@ -401,6 +414,56 @@ class IecMeterCoordinator(DataUpdateCoordinator[Snapshot]):
                 None if clock is None else (clock - dt_util.utcnow()).total_seconds()
             )
         return Snapshot(reading, clock=self._clock, clock_drift=self._clock_drift)
+
+    def _identity_due(self, now: float) -> bool:
+        """Whether this poll asks who answers (see the module's docstring)."""
+        checked = self._identity_checked_at
+        return (
+            self.client.identity_in_values
+            or checked is None
+            or not self.last_update_success
+            or self.other_meter is not None
+            or self._identity_opens != self.bus.transport.opens
+            or now - checked >= IDENTITY_CHECK_INTERVAL.total_seconds()
+        )
+
+    async def _confirm_identity(self) -> None:
+        """Ask who answers; raise :class:`OtherMeterAnswers` unless it is this meter."""
+        answered = await self.client.read_identity()
+        self._identity_checked_at = self.monotonic()
+        # Read after the answer: a read that connected again counts as this connection's.
+        self._identity_opens = self.bus.transport.opens
+        self.identity_checked = dt_util.utcnow()
+        self.answered = answered
+        self._check_identity(answered)
+
+    async def async_check_identity(self) -> None:
+        """Make sure this meter answers before its records are read (a turn of the bus).
+
+        Another meter's load profile or bills must never become this meter's, and a
+        meter swapped since the last poll's check would not be caught before it. Raises
+        :class:`OtherMeterAnswers` (with the repair opened and the entities unavailable,
+        as a poll would) or the read's :class:`MeterError`.
+        """
+        try:
+            await self._confirm_identity()
+        except OtherMeterAnswers as err:
+            self._open_other_meter_issue(err.found)
+            self.async_set_update_error(self._other_meter_failed(err))
+            raise
+
+    def _other_meter_failed(self, err: OtherMeterAnswers) -> UpdateFailed:
+        failed = UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="other_meter",
+            translation_placeholders={
+                "meter": self.subentry.title,
+                "expected": err.found.expected,
+                "answered": err.found.answered,
+            },
+        )
+        failed.__cause__ = err
+        return failed
 
     def _check_identity(self, answered: Identity) -> None:
         """Raise :class:`OtherMeterAnswers` unless the stored meter answered."""

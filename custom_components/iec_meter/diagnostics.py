@@ -1,6 +1,7 @@
 """Diagnostics download: settings (password redacted), last readings, frames, statistics.
 
-Each meter shows its plausibility guard: limits, rejections and values left out.
+Each meter shows its plausibility guard (limits, rejections and values left out) and its
+identity check (another meter answering at its address, who, and when it was last asked).
 
 A meter whose load profile is imported also shows the import's progress and counters.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
@@ -18,6 +19,9 @@ from .billing import BillingCoordinator
 from .core.driver import FieldKind
 from .core.model import Snapshot
 from .data import IecMeterConfigEntry
+
+if TYPE_CHECKING:
+    from .coordinator import IecMeterCoordinator
 
 
 def _plain(value: Any) -> Any:
@@ -34,6 +38,27 @@ def _snapshot(data: Snapshot | None) -> dict[str, Any] | None:
         "meter_clock": _plain(data.clock),
         "clock_drift_s": data.clock_drift,
         **({"data": {k: asdict(v) for k, v in reading.data.items()}} if reading.data else {}),
+    }
+
+
+def identity_check_diagnostics(coordinator: IecMeterCoordinator) -> dict[str, Any]:
+    """Whether another meter answers at the address, who, and when that was last asked."""
+    found = coordinator.other_meter
+    answered: str | None
+    if found is not None:
+        expected, answered = found.expected, found.answered
+    else:
+        driver = coordinator.config_entry.runtime_data.driver
+        expected = driver.stored_identity(coordinator.subentry.data).serial
+        last = coordinator.answered
+        answered = None if last is None else last.serial
+    return {
+        "other_meter": found is not None,
+        "expected": expected,
+        "answered": answered,
+        "last_checked": _plain(coordinator.identity_checked),
+        # IEC 62056-21 readouts carry it; elsewhere it costs a request (see coordinator).
+        "checked_every_poll": coordinator.client.identity_in_values,
     }
 
 
@@ -83,6 +108,8 @@ async def async_get_config_entry_diagnostics(
             },
             # What the guard rejected and left out: line noise, or a meter to look at.
             "plausibility": coordinator.guard.diagnostics(),
+            # Who answered at the meter's address, to tell a swapped meter from a dead one.
+            "identity_check": identity_check_diagnostics(coordinator),
             "frames": [asdict(frame) for frame in coordinator.client.frame_log.frames()],
         }
         importer = runtime.importers.get(subentry_id)

@@ -401,6 +401,9 @@ class ProfileImporter:
             self._set_status(ImportStatus.IMPORTING)
             now = utcnow()
             try:
+                if live is not None:
+                    # Who answers now: a meter swapped since the last poll is caught here.
+                    await live.async_check_identity()
                 await self._import(now)
             except NotSupported as err:
                 self._supported = False

@@ -272,7 +272,7 @@ async def test_values_follow_the_meter_hour_by_hour(hass: HomeAssistant) -> None
         clock.now = METER_TIME + timedelta(hours=3)
         turns = bus.turns
         await refresh(hass, billing)
-        assert bus.turns == turns + 1  # the current period only
+        assert bus.turns == turns + 2  # who answers, then the current period only
         total = by_period(meter.billing.current(clock.now))[0]
         assert float(state_of(hass, "active_energy")) == total.active.increment
 
@@ -280,7 +280,7 @@ async def test_values_follow_the_meter_hour_by_hour(hass: HomeAssistant) -> None
         with patch.object(billing_module, "dt_util", SimpleNamespace(utcnow=lambda: later)):
             turns = bus.turns
             await refresh(hass, billing)
-        assert bus.turns == turns + 3  # current period, last closure, contracted powers
+        assert bus.turns == turns + 4  # who answers, current period, closure, powers
 
 
 async def test_a_closure_starts_a_new_period(hass: HomeAssistant) -> None:
@@ -295,7 +295,7 @@ async def test_a_closure_starts_a_new_period(hass: HomeAssistant) -> None:
         clock.now = datetime(2026, 7, 1, 2, 30, tzinfo=MADRID)
         turns = entry.runtime_data.bus.turns
         await refresh(hass, billing)
-        assert entry.runtime_data.bus.turns == turns + 2  # current period and closure
+        assert entry.runtime_data.bus.turns == turns + 3  # who answers, period, closure
         july = datetime(2026, 7, 1, tzinfo=MADRID)
         state = hass.states.get(billing_keys(hass)["active_energy"])
         assert float(state.state) < june
@@ -317,7 +317,7 @@ async def test_contract_without_data_has_no_entities(
     assert not billing.data.in_force
     turns = entry.runtime_data.bus.turns
     await refresh(hass, billing)
-    assert entry.runtime_data.bus.turns == turns + 1  # no closure or powers asked for
+    assert entry.runtime_data.bus.turns == turns + 2  # who answers, no closure or powers
     assert len(records_logged(caplog, "contract 2 holds no billing data")) == 1
     assert billing_keys(hass) == {}
 
@@ -356,7 +356,7 @@ async def test_meter_without_closures_or_powers(
         turns = entry.runtime_data.bus.turns
         with patch.object(billing_module, "dt_util", SimpleNamespace(utcnow=lambda: later)):
             await refresh(hass, billing)
-        assert entry.runtime_data.bus.turns == turns + 1  # neither is asked again
+        assert entry.runtime_data.bus.turns == turns + 2  # who answers; neither asked again
         assert len(records_logged(caplog, "does not keep billing closures")) == 1
         assert len(records_logged(caplog, "has no contracted powers")) == 1
         assert float(state_of(hass, "active_energy")) > 0

@@ -7,12 +7,14 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from simulator.iec102_meter import MeterConfig
 from tests.wrong_values import spike_once
 
 from .conftest import (
@@ -38,7 +40,14 @@ def _stable(value: Any) -> Any:
 
 
 def _stable_item(key: str, item: Any) -> Any:
-    if key in {"at", "last_success", "average_poll_s", "subentry_id", "clock_drift_s"}:
+    if key in {
+        "at",
+        "last_success",
+        "average_poll_s",
+        "subentry_id",
+        "clock_drift_s",
+        "last_checked",
+    }:
         return "<varies>" if item is not None else None
     if key in {"title", "device"} and isinstance(item, str) and "127.0.0.1" in item:
         return "<simulator>"
@@ -144,3 +153,32 @@ async def test_diagnostics_of_an_iec62056_connection(
     frames = meters["House"]["frames"]
     assert frames[0]["hex"] == "2F 3F 21 0D 0A"  # the sign-on "/?!"
     assert plain(_stable(diagnostics)) == snapshot
+
+
+async def test_identity_check_of_a_healthy_meter(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    (meter,) = diagnostics["meters"].values()
+    check = meter["identity_check"]
+    assert check["other_meter"] is False
+    assert (check["expected"], check["answered"]) == ("48300001", "48300001")
+    assert check["last_checked"] is not None
+    assert check["checked_every_poll"] is False  # IEC 102: it costs a request
+
+
+@pytest.mark.parametrize("meter_configs", [[MeterConfig(serial_number=48399999)]])
+async def test_identity_check_while_another_meter_answers(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulated: Simulated
+) -> None:
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    (coordinator,) = entry.runtime_data.coordinators.values()
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    (meter,) = diagnostics["meters"].values()
+    check = meter["identity_check"]
+    assert check["other_meter"] is True
+    assert (check["expected"], check["answered"]) == ("48300001", "48399999")
+    assert coordinator.identity_checked is not None
+    assert check["last_checked"] == coordinator.identity_checked.isoformat()
+    assert meter["available"] is False

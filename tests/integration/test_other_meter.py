@@ -144,6 +144,8 @@ async def test_iec102_meter_swapped_on_its_port(
     async with meter_process("iec102", "--tcp", here, *IEC102, "--serial-number", OTHER_SERIAL):
         caplog.clear()
         await poll(hass, coordinator)
+        # The connection is new: this very poll asks who answers.
+        assert coordinator.other_meter is not None
         await poll(hass, coordinator)
         assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
         assert seen == [STATE_UNAVAILABLE]  # not one value of the other meter
@@ -295,3 +297,110 @@ async def test_same_serial_of_another_manufacturer(
     assert coordinator.other_meter is not None
     assert coordinator.other_meter.expected == "66 48300001"
     assert coordinator.other_meter.answered == "99 48300001"
+
+
+def asked(simulated: Simulated, *types: TypeId) -> int:
+    """Requests of these ASDU types the simulated meter has received so far."""
+    wanted = {int(t) for t in types}
+    return sum(1 for _, _, asdu in simulated.line.trace if asdu in wanted)
+
+
+RECORDS = (TypeId.C_CI_NU_2, TypeId.C_TA_VC_2, TypeId.C_TA_VM_2, TypeId.C_PC_NA_2)
+
+
+def swap_in_place(simulated: Simulated, serial: int) -> None:
+    """Another meter answers on the same connection (an address changed on the bus)."""
+    (meter,) = simulated.line.meters
+    meter.config.serial_number = serial
+
+
+def five_minutes_on(coordinator: IecMeterCoordinator) -> None:
+    real = coordinator.monotonic
+    coordinator.monotonic = lambda: real() + 301
+
+
+async def test_a_healthy_iec102_meter_is_asked_who_it_is_every_5_minutes_only(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    """The identity costs a request: asked at connect and with the clock, not every poll."""
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    coordinator = coordinator_of(entry)
+    assert asked(simulated, TypeId.C_RD_NA_2) == 1  # the first poll's
+    checked = coordinator.identity_checked
+    assert checked is not None
+    for _ in range(5):
+        await poll(hass, coordinator)
+    assert asked(simulated, TypeId.C_RD_NA_2) == 1
+    assert coordinator.identity_checked == checked
+    assert hass.states.get(ENERGY).state != STATE_UNAVAILABLE
+    five_minutes_on(coordinator)
+    await poll(hass, coordinator)
+    assert asked(simulated, TypeId.C_RD_NA_2) == 2  # along with the clock read
+    assert coordinator.identity_checked is not None
+    assert coordinator.identity_checked > checked
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_meter_swapped_in_place_is_caught_within_5_minutes(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    """Same connection, another serial: the check that comes with the clock finds it."""
+    entry = await setup_entry(hass, make_entry(simulated.url))
+    coordinator = coordinator_of(entry)
+    swap_in_place(simulated, int(OTHER_SERIAL))
+    await poll(hass, coordinator)
+    assert coordinator.other_meter is None  # not asked yet: the price of the cadence
+    five_minutes_on(coordinator)
+    await poll(hass, coordinator)
+    assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
+    assert coordinator.other_meter is not None
+    assert coordinator.other_meter.answered == OTHER_SERIAL
+    assert other_meter_issue(hass, coordinator) is not None
+    # While it answers, every poll asks again, so its return shows at once.
+    swap_in_place(simulated, 48300001)
+    await poll(hass, coordinator)
+    assert coordinator.other_meter is None
+    assert hass.states.get(ENERGY).state != STATE_UNAVAILABLE
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_meter_swapped_in_place_is_caught_before_its_records_are_read(
+    recorder_mock: Any, hass: HomeAssistant, simulated: Simulated
+) -> None:
+    """Between two checks of the polls, a records read asks who answers first."""
+    options = {**FAST_OPTIONS, CONF_PROFILE: "hourly", CONF_BILLING_CONTRACT: 1}
+    entry = await setup_entry(hass, make_entry(simulated.url, options=options))
+    coordinator = coordinator_of(entry)
+    (importer,) = entry.runtime_data.importers.values()
+    (billing,) = entry.runtime_data.billing.values()
+    await importer.async_import()  # after the one the setup started
+    assert importer.status is ImportStatus.UP_TO_DATE
+    assert billing.last_update_success
+    written = importer.counters.rows_written
+
+    swap_in_place(simulated, int(OTHER_SERIAL))
+    await poll(hass, coordinator)
+    assert coordinator.other_meter is None  # the poll did not ask
+    simulated.line.trace.clear()
+    await billing.async_refresh()
+    assert not billing.last_update_success
+    assert asked(simulated, TypeId.C_RD_NA_2) == 1
+    assert asked(simulated, *RECORDS) == 0
+    assert coordinator.other_meter is not None
+    assert other_meter_issue(hass, coordinator) is not None
+    assert coordinator.other_meter_answered  # the fix flow sees it as a poll's finding
+    await hass.async_block_till_done()
+    assert hass.states.get(ENERGY).state == STATE_UNAVAILABLE
+
+    swap_in_place(simulated, 48300001)
+    await poll(hass, coordinator)
+    assert coordinator.other_meter is None
+    swap_in_place(simulated, int(OTHER_SERIAL))
+    simulated.line.trace.clear()
+    await importer.async_import()
+    assert importer.status is ImportStatus.FAILED
+    assert importer.counters.rows_written == written
+    assert asked(simulated, TypeId.C_RD_NA_2) == 1
+    assert asked(simulated, *RECORDS) == 0
+    assert coordinator.other_meter is not None
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -205,6 +205,9 @@ class MeterClient[S](ABC):
     #: Whether the ``_read_profile`` / ``_read_billing`` / ``_read_contracted_powers``
     #: methods are implemented (a meter may still answer that it has no such record).
     has_records: ClassVar[bool] = False
+    #: Whether :meth:`read_identity` right after :meth:`read_values` sends nothing (the
+    #: identity came with the values), so a caller may check it on every read for free.
+    identity_in_values: ClassVar[bool] = False
 
     async def end_session(self) -> None:  # noqa: B027 - most protocols keep no session
         """Log out if a session is open; called with the line held."""

@@ -142,6 +142,8 @@ class Transport:
         #: Bytes sent and received since creation (benchmarks compare with wire time).
         self.bytes_sent = 0
         self.bytes_received = 0
+        #: Connections made since creation: a new one may reach another meter.
+        self.opens = 0
         #: Received bytes dropped because nobody read them in time (diagnostics).
         self._dropped_before = 0
         #: The speed the open line runs at (it may differ from the settings' start speed).
@@ -185,6 +187,7 @@ class Transport:
             raise CannotConnect(f"{settings.url}: {err}") from err
         self._transport = transport
         self._protocol = protocol
+        self.opens += 1
         self.baudrate = settings.baudrate
         self._check_input_parity()
         _LOGGER.debug("opened %s", settings.url)

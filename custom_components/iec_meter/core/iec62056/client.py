@@ -252,6 +252,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
     """Reads one IEC 62056-21 meter with a data readout."""
 
     has_clock = False
+    identity_in_values = True
     #: NUL train and pause of the battery wake-up (s); tests shorten them.
     wake_up_timing: ClassVar[tuple[float, float]] = (WAKE_UP_NUL_S, WAKE_UP_PAUSE_S)
 
