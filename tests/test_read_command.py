@@ -21,6 +21,7 @@ from custom_components.iec_meter.core.drivers import DRIVERS
 from custom_components.iec_meter.core.errors import NoResponse
 from custom_components.iec_meter.core.iec102.signals import IEC102_SIGNALS
 from custom_components.iec_meter.core.iec62056.obis import SIGNAL_KEYS as IEC62056_SIGNAL_KEYS
+from custom_components.iec_meter.core.plausibility import Limits
 from simulator.cli import build_parser
 from simulator.iec62056_line import Iec62056Line, build_line
 from tests.wrong_values import readout_changed, replaced_value
@@ -624,6 +625,25 @@ async def test_an_impossible_value_is_withheld_with_a_note(
     assert rows["active_energy_export"] == ["withheld", "kWh"]
     assert rows["voltage_l2"] == ["230.5", "V"]
     assert table.err == captured.err
+
+
+async def test_a_frequency_outside_the_grid_bands_names_the_bands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """45 Hz is within 40 to 70 Hz but no grid's: the note names the guard's own bands."""
+    data = tmp_path / "readout.txt"
+    data.write_text("C.1.0(12345678)\n1.8.0(012345.678*kWh)\n14.7.0(45.00*Hz)\n", "ascii")
+    async with simulator(*FAST_62056, "--data-file", str(data)) as url:
+        assert await cli.run([*QUICK_READ, "--url", url, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["withheld"] == ["frequency"]
+    ranges = Limits().frequency_ranges()
+    accepted = " or ".join(f"{low:g} to {high:g}" for low, high in ranges)
+    assert accepted == "47 to 53 or 57 to 63"
+    assert captured.err.splitlines() == [
+        f"note: frequency left out as implausible: 45 Hz is outside {accepted} Hz, and so was "
+        "it when read again"
+    ]
 
 
 async def test_a_raised_bound_lets_the_value_through(

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable, Collection, Sequence
-import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 import json
@@ -49,7 +48,7 @@ from .core.iec62056.constants import (
     MIN_READOUT_BYTES,
 )
 from .core.iec62056.driver import MAX_READOUT_BYTES, Iec62056Driver
-from .core.model import SIGNALS, DeviceClass, Identity, Snapshot, Value
+from .core.model import SIGNALS, DeviceClass, Identity, Snapshot
 from .core.plausibility import (
     MAX_CURRENT_A,
     MAX_POWER_KW,
@@ -344,26 +343,6 @@ def _bus(driver: Driver[Any], args: argparse.Namespace) -> Bus:
     return Bus(line, timing)
 
 
-@dataclass
-class SingleReadGuard(PlausibilityGuard):
-    """The plausibility guard of one read: physical bounds only (see the module).
-
-    The core's guard holds back a register without a baseline until a second read
-    agrees; here that waiting is dropped, and every other rule applies unchanged.
-    """
-
-    #: The last value rejected, by signal (``recent`` keeps only the last few).
-    rejected: dict[str, Rejection] = dataclasses.field(default_factory=dict)
-
-    def _judge(self, key: str, value: Value, at: float) -> Reason | None:
-        reason = super()._judge(key, value, at)
-        return None if reason is Reason.UNCONFIRMED else reason
-
-    def _reject(self, key: str, value: float, reason: Reason, reference: float | None) -> None:
-        super()._reject(key, value, reason, reference)
-        self.rejected[key] = Rejection(key, value, reason, reference)
-
-
 @dataclass(frozen=True, slots=True)
 class MeterRead:
     """What one read of the live values returned, and what the guard left out of it."""
@@ -388,12 +367,12 @@ async def read_meter(args: argparse.Namespace) -> MeterRead:
     values = _settings(driver, args)
     zone = _meter_zone(values, args)
     settings = driver.settings(values)
-    guard = SingleReadGuard(_limits(args))
+    guard = PlausibilityGuard(_limits(args), single_read=True)
     async with _bus(driver, args) as bus:
         client = driver.client(bus, settings, zone)
         client.guard = guard
         snapshot = await client.read_snapshot()
-    withheld = {key: guard.rejected[key] for key in sorted(guard.withheld)}
+    withheld = {key: guard.last_rejections[key] for key in sorted(guard.withheld)}
     return MeterRead(snapshot, withheld, guard.limits, guard.failed_rereads > 0)
 
 
@@ -867,13 +846,13 @@ def _rejected(rejection: Rejection, limits: Limits) -> tuple[str, str]:
     if rejection.reason != Reason.OUT_OF_RANGE:
         # Judged beside the read's other values, not alone (the guard's other rules).
         return f"{value} ({rejection.reason.replace('_', ' ')})", ""
-    bounds = limits.bounds(signal)
-    if bounds is None:  # a register: the only bounds of one read
+    ranges = limits.accepted(signal)
+    if ranges is None:  # a register: the only bounds of one read
         return f"{value} is negative or not a number", ""
-    low, high = bounds
     option = _LIMIT_OPTIONS.get(signal.device_class)
     hint = f" ({_option(option)} raises the bound)" if option else ""
-    return f"{value} is outside {low:g} to {high:g}{unit}", hint
+    accepted = " or ".join(f"{low:g} to {high:g}" for low, high in ranges)
+    return f"{value} is outside {accepted}{unit}", hint
 
 
 def _dump(document: dict[str, Any], out: TextIO) -> None:

@@ -187,6 +187,32 @@ def test_a_first_reading_needs_a_second_that_agrees() -> None:
     assert guard.reads == CONFIRMATION_READS
 
 
+def test_a_single_read_guard_takes_a_register_from_one_read() -> None:
+    """``single_read`` (the ``read`` command): no second read to confirm a register."""
+    guard = PlausibilityGuard(Limits(), Clock(), single_read=True)
+    screening = guard.examine(energy(100.0, voltage_l1=230.0))
+    assert screening.doubtful == {}
+    assert not screening.reread
+    assert guard.conclude(screening, None).values == {ENERGY: 100.0, "voltage_l1": 230.0}
+    # Every other rule is the core's: out of range in both reads, left out and named.
+    screening = guard.examine(energy(-5.0, voltage_l1=2000.0))
+    assert screening.reread
+    reading = guard.conclude(screening, energy(-5.0, voltage_l1=1500.0))
+    assert reading.values == {}
+    assert guard.withheld == {ENERGY, "voltage_l1"}
+    assert guard.last_rejections["voltage_l1"].value == 1500.0  # the re-read's
+    assert guard.last_rejections[ENERGY].reason is Reason.OUT_OF_RANGE
+
+
+def test_a_single_read_guard_reads_a_damaged_read_again() -> None:
+    guard = PlausibilityGuard(Limits(), Clock(), single_read=True)
+    screening = guard.examine(energy(100.0, voltage_l1=9999.9))
+    assert screening.damaged
+    reading = guard.conclude(screening, energy(100.0, voltage_l1=230.0))
+    assert reading.values == {ENERGY: 100.0, "voltage_l1": 230.0}
+    assert guard.withheld == frozenset()
+
+
 def test_two_reads_that_disagree_publish_no_register() -> None:
     guard, clock = guard_with_clock()
     assert ENERGY not in poll(guard, clock, energy(1e9), energy(100.0)).values
@@ -477,6 +503,20 @@ def test_a_frequency_far_from_50_and_60_hz_is_out_of_range() -> None:
         Limits(frequency_band_hz=0)
     with pytest.raises(ValueError, match="tolerance"):
         Limits(tolerance=1.0)
+
+
+def test_the_frequency_ranges_are_the_grids_bands_within_the_bounds() -> None:
+    """What a message names is what the guard checks (one source, no drift)."""
+    limits = Limits()
+    band = limits.frequency_band_hz
+    assert limits.frequency_ranges() == ((50 - band, 50 + band), (60 - band, 60 + band))
+    assert limits.accepted(SIGNALS["frequency"]) == limits.frequency_ranges()
+    assert limits.accepted(SIGNALS["voltage_l1"]) == ((0.0, limits.max_voltage_v),)
+    assert limits.accepted(SIGNALS[ENERGY]) is None
+    narrow = Limits(min_frequency_hz=49.0, max_frequency_hz=55.0)
+    assert narrow.frequency_ranges() == ((49.0, 53.0),)  # the 60 Hz band is outside
+    for hertz, inside in ((46.9, False), (47.0, True), (53.1, False), (63.0, True)):
+        assert limits.near_nominal(hertz) is inside
 
 
 #: One phase that fits: 230 V x 16.4 A x 0.967 = 3.65 kW.

@@ -156,7 +156,25 @@ class Limits:
 
     def near_nominal(self, hertz: float) -> bool:
         """Whether ``hertz`` is close to 50 or 60 Hz (a grid, not a flipped bit)."""
-        return any(abs(hertz - grid) <= self.frequency_band_hz for grid in NOMINAL_FREQUENCIES_HZ)
+        return any(low <= hertz <= high for low, high in self.frequency_ranges())
+
+    def frequency_ranges(self) -> tuple[tuple[float, float], ...]:
+        """The frequencies accepted: each grid's band, within the frequency bounds.
+
+        One source for the check and for what a message says about it.
+        """
+        band, low, high = self.frequency_band_hz, self.min_frequency_hz, self.max_frequency_hz
+        clipped = (
+            (max(grid - band, low), min(grid + band, high)) for grid in NOMINAL_FREQUENCIES_HZ
+        )
+        return tuple((start, end) for start, end in clipped if start <= end)
+
+    def accepted(self, signal: Signal) -> tuple[tuple[float, float], ...] | None:
+        """The ranges a measurement may take by itself; None for a signal without any."""
+        if signal.device_class is DeviceClass.FREQUENCY:
+            return self.frequency_ranges()
+        bounds = self.bounds(signal)
+        return None if bounds is None else (bounds,)
 
     def jump(self, signal: Signal, good: float, value: float) -> bool:
         """Whether ``value`` is too far from the last good one to publish unconfirmed."""
@@ -268,6 +286,9 @@ class PlausibilityGuard:
 
     limits: Limits = field(default_factory=Limits)
     clock: Callable[[], float] = time.monotonic
+    #: One read with no history (the ``read`` command): a register without a baseline
+    #: is taken from that read alone instead of waiting for a second one that agrees.
+    single_read: bool = field(default=False, kw_only=True)
     #: Signals left out of the last reading returned.
     withheld: frozenset[str] = frozenset()
     reads: int = 0
@@ -280,6 +301,9 @@ class PlausibilityGuard:
     #: Readings returned without a signal, by signal.
     withheld_counts: Counter[str] = field(default_factory=Counter)
     recent: deque[Rejection] = field(default_factory=lambda: deque(maxlen=RECENT_REJECTIONS))
+    #: The last value rejected, by signal (``recent`` keeps only the last few): what a
+    #: caller names when it says why a signal was left out.
+    last_rejections: dict[str, Rejection] = field(default_factory=dict)
     #: Relations this meter broke in a read and its re-read alike: its own way, not
     #: noise (noise does not repeat), so they are not checked any more.
     relations_off: set[str] = field(default_factory=set)
@@ -553,6 +577,8 @@ class PlausibilityGuard:
         elif register.streak == 1 and pending is not None:
             reason = Reason.INCONSISTENT
             self._reject(key, value, reason, pending.value)
+        elif self.single_read:
+            return None  # one read is all there is: a finite, positive register passes
         else:
             reason = Reason.UNCONFIRMED
         return reason
@@ -570,7 +596,9 @@ class PlausibilityGuard:
     def _reject(self, key: str, value: float, reason: Reason, reference: float | None) -> None:
         if reason not in _NOT_ALONE:  # the read was implausible, not this value alone
             self.rejections[key] += 1
-        self.recent.append(Rejection(key, value, reason, reference))
+        rejection = Rejection(key, value, reason, reference)
+        self.recent.append(rejection)
+        self.last_rejections[key] = rejection
         _LOGGER.debug("%s: %s rejected (%s, reference %s)", key, value, reason, reference)
 
 
