@@ -7,14 +7,13 @@ logged-in tab. Each asserts that its flow finished and that the entities are the
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 import contextlib
 import re
-import sys
 
 from playwright.async_api import expect
 import pytest
+
+from tests.simulator.process import simulator_process
 
 from .conftest import STEP_MS, Env, Ui
 
@@ -166,39 +165,17 @@ async def test_add_gateway(ui: Ui, env: Env) -> None:
     await ui.shot("gateway added")
 
 
-@contextlib.asynccontextmanager
-async def simulator(*args: str) -> AsyncIterator[str]:
-    """An IEC 102 simulator process (the demo's kind), its URL while the block runs."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "simulator",
-        "iec102",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(30):
-            while not (line := (await process.stdout.readline()).decode()).startswith("READY "):
-                assert line, "the simulator exited before it was ready"
-        yield line.split()[1]
-    finally:
-        process.terminate()
-        async with asyncio.timeout(30):
-            await process.wait()
-
-
 async def test_password_repair(ui: Ui) -> None:
     """A meter whose password changed raises a repair; the user types the new one."""
     serial = ("--serial-number", "48399999", "--link-address", "7")
-    async with simulator("--tcp", "127.0.0.1:0", "--password", "3", *serial) as url:
+    async with simulator_process(
+        "iec102", "--tcp", "127.0.0.1:0", "--password", "3", *serial
+    ) as url:
         meter = {"Name": "Office", "Link address": "7", "Read password": "3"}
         await add_hub(ui, IEC102_METER, url, meter)
     # The utility changed the password: the same meter now wants 4.
     host, port = Env.host_port(url)
-    async with simulator("--tcp", f"{host}:{port}", "--password", "4", *serial):
+    async with simulator_process("iec102", "--tcp", f"{host}:{port}", "--password", "4", *serial):
         await ui.open("/config/repairs")
         issue = ui.page.get_by_text("Meter Office rejected its password").first
         # The next poll (every 30 s) finds the password rejected.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from homeassistant.components.repairs import RepairsFlowManager, repairs_flow_manager
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -164,7 +167,9 @@ def meter_configs() -> list[MeterConfig]:
 
 @pytest.fixture
 async def simulated(meter_configs: list[MeterConfig]) -> AsyncIterator[Simulated]:
-    line = make_line(meter_configs, clock=lambda: METER_TIME)
+    """A line over TCP with copies of the configs: a test that changes its meter (a new
+    password, another serial) must not change the shared parametrized value for later tests."""
+    line = make_line(copy.deepcopy(meter_configs), clock=lambda: METER_TIME)
     url = await line.start_tcp()
     try:
         yield Simulated(line, url)
@@ -188,6 +193,17 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfig
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
+
+
+async def start_fix_flow(
+    hass: HomeAssistant, issue_id: str
+) -> tuple[RepairsFlowManager, Mapping[str, Any]]:
+    """The repair's fix flow as the user opens it (Settings → Repairs); its first step."""
+    assert await async_setup_component(hass, "repairs", {})
+    await hass.async_block_till_done()
+    manager = repairs_flow_manager(hass)
+    assert manager is not None
+    return manager, await manager.async_init(DOMAIN, data={"issue_id": issue_id})
 
 
 # --- IEC 62056-21 ------------------------------------------------------------------------
@@ -244,7 +260,10 @@ def iec62056_meters() -> list[Iec62056MeterConfig]:
 async def simulated_62056(
     iec62056_meters: list[Iec62056MeterConfig],
 ) -> AsyncIterator[Simulated62056]:
-    """An IEC 62056-21 line over TCP, not paced (a readout takes a fraction of a second)."""
+    """An IEC 62056-21 line over TCP, not paced (a readout takes a fraction of a second).
+
+    The meters get copies of the configs, as in ``simulated``.
+    """
     meters = [
         SimulatedIec62056Meter(
             config,
@@ -252,7 +271,7 @@ async def simulated_62056(
             lambda: METER_TIME,
             MeterModel(three_phase=config.three_phase, seed=index + 1),
         )
-        for index, config in enumerate(iec62056_meters)
+        for index, config in enumerate(copy.deepcopy(iec62056_meters))
     ]
     line = Iec62056Line(meters, Iec62056LineOptions(pace=False))
     url = await line.start_tcp()

@@ -8,20 +8,15 @@ converter, as the client sees it (the connection drops, the next one reaches the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-import contextlib
 import logging
 from pathlib import Path
-import sys
 from typing import Any
 
-from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_state_change_event
-from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.iec_meter.const import (
@@ -33,6 +28,7 @@ from custom_components.iec_meter.coordinator import IecMeterCoordinator, other_m
 from custom_components.iec_meter.core.iec102.constants import TypeId
 from custom_components.iec_meter.profile_import import ImportStatus
 from simulator.iec102_meter import MeterConfig
+from tests.simulator.process import simulator_process as meter_process
 
 from .conftest import (
     FAST_OPTIONS,
@@ -41,36 +37,12 @@ from .conftest import (
     make_62056_entry,
     make_entry,
     setup_entry,
+    start_fix_flow,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 ENERGY = "sensor.house_energy_import"
 OTHER_SERIAL = "48399999"
-
-
-@contextlib.asynccontextmanager
-async def meter_process(protocol: str, *args: str) -> AsyncIterator[str]:
-    """A simulator process (``python -m simulator``); its URL while the block runs."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "simulator",
-        protocol,
-        *args,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(30):
-            while not (line := (await process.stdout.readline()).decode()).startswith("READY "):
-                assert line, "the simulator exited before it was ready"
-        yield line.split()[1]
-    finally:
-        process.terminate()
-        async with asyncio.timeout(30):
-            await process.wait()
 
 
 @pytest.fixture(autouse=True)
@@ -117,14 +89,6 @@ def states_of(hass: HomeAssistant, entity_id: str) -> list[str]:
 
     async_track_state_change_event(hass, [entity_id], changed)
     return seen
-
-
-async def start_fix_flow(hass: HomeAssistant, issue_id: str):
-    assert await async_setup_component(hass, "repairs", {})
-    await hass.async_block_till_done()
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    return manager, await manager.async_init(DOMAIN, data={"issue_id": issue_id})
 
 
 IEC102 = ("--link-address", "1", "--password", "1")

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from homeassistant.components.repairs import repairs_flow_manager
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
-from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.iec_meter.const import DOMAIN
 from custom_components.iec_meter.coordinator import auth_issue_id
 from custom_components.iec_meter.core.iec102.driver import PASSWORD as CONF_PASSWORD
 
-from .conftest import TWO_METERS, Simulated, house_and_garage, make_entry, setup_entry
-
-
-async def start_fix_flow(hass: HomeAssistant, issue_id: str):
-    assert await async_setup_component(hass, "repairs", {})
-    await hass.async_block_till_done()
-    manager = repairs_flow_manager(hass)
-    assert manager is not None
-    return manager, await manager.async_init(DOMAIN, data={"issue_id": issue_id})
+from .conftest import (
+    TWO_METERS,
+    Simulated,
+    house_and_garage,
+    make_entry,
+    setup_entry,
+    start_fix_flow,
+)
 
 
 @pytest.mark.parametrize("meter_configs", [TWO_METERS])
