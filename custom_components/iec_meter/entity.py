@@ -23,9 +23,11 @@ def configuration_url(device: str) -> str | None:
 def device_info(meter_id: str, title: str, identity: Identity, device: str) -> DeviceInfo:
     """Device registry entry of one meter.
 
-    The manufacturer is the name the protocol's table gives the meter's code, else none:
-    a bare code ("66") tells a user nothing, and the diagnostics keep it. Manufacturer
-    and model id are always given, so what early releases showed there is cleared.
+    The manufacturer is the name the protocol's driver gives the meter's code: an IEC
+    62056-21 FLAG id not in its table shows as its three letters, which name a maker;
+    an IEC 102 code shows none, a bare "66" tells a user nothing (the diagnostics keep
+    it). Manufacturer and model id are always given, so what early releases showed
+    there is cleared.
     """
     info = DeviceInfo(
         identifiers={(DOMAIN, meter_id)},

@@ -128,7 +128,7 @@ async def test_an_iec62056_flag_id_names_the_maker(
 @pytest.mark.parametrize(
     "iec62056_meters", [[Iec62056MeterConfig(manufacturer="QQQ")]], ids=["unlisted"]
 )
-async def test_an_unlisted_flag_id_shows_no_maker(
+async def test_an_unlisted_flag_id_shows_its_letters_as_maker(
     hass: HomeAssistant, simulated_62056: Simulated62056
 ) -> None:
     house = iec62056_subentry()
@@ -136,7 +136,7 @@ async def test_an_unlisted_flag_id_shows_no_maker(
     house["unique_id"] = "QQQ-12345678"
     entry = await setup_entry(hass, make_62056_entry(simulated_62056.url, house))
     device = only_device(hass, entry.entry_id)
-    assert device.manufacturer is None
+    assert device.manufacturer == "QQQ"  # not in our table, but it names the maker
     assert device.model == "5MT174-SIM"
 
 

@@ -40,15 +40,33 @@ def readout(ident: str = "/LGZ5ZMD4104407.B32\r\n") -> Readout:
 
 @pytest.mark.parametrize(
     ("flag_id", "name"),
-    [("LGZ", "Landis+Gyr"), ("ISk", "Iskraemeco"), ("elS", "Elster"), ("QQQ", None)],
+    [
+        ("LGZ", "Landis+Gyr"),
+        ("ISk", "Iskraemeco"),
+        ("elS", "Elster"),
+        ("XYZ", "XYZ"),  # not in our table: the letters themselves
+        ("QQq", "QQQ"),  # the lowercase third letter only says "fast"
+    ],
 )
-def test_the_flag_id_names_the_maker_whatever_its_case(flag_id: str, name: str | None) -> None:
+def test_the_flag_id_names_the_maker_whatever_its_case(flag_id: str, name: str) -> None:
     identity = identity_of(readout(f"/{flag_id}5METER\r\n"), DRIVER.settings({}))
     assert identity.manufacturer == flag_id  # as sent: ids and unique ids use it
     assert identity.manufacturer_name == name
     stored = DRIVER.stored_identity(DRIVER.identity_record(identity))
     assert stored.manufacturer_name == name
     assert stored == identity  # the name is derived: it never tells two meters apart
+
+
+def test_an_unlisted_flag_id_read_or_stored_names_the_maker_by_its_letters() -> None:
+    identity = identity_of(readout("/XYz5METER\r\n"), DRIVER.settings({}))
+    assert identity.manufacturer_name == "XYZ"  # what the device shows as manufacturer
+    stored = DRIVER.stored_identity({"manufacturer": "XYz", "serial": "1", "model": "METER"})
+    assert stored.manufacturer_name == "XYZ"
+
+
+def test_no_flag_id_no_maker() -> None:
+    stored = DRIVER.stored_identity({"manufacturer": "", "serial": "1"})
+    assert stored.manufacturer_name is None
 
 
 def test_an_iec102_meter_has_no_name_for_its_code() -> None:

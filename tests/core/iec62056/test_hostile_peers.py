@@ -25,6 +25,7 @@ from custom_components.iec_meter.core.errors import (
 )
 from custom_components.iec_meter.core.iec62056 import Iec62056Client, Iec62056Settings
 from custom_components.iec_meter.core.iec62056.constants import MAX_IDENTIFICATION_BYTES
+from custom_components.iec_meter.core.iec62056.errors import ReadoutTooLarge
 from custom_components.iec_meter.core.iec62056.messages import (
     add_even_parity,
     bcc,
@@ -537,3 +538,86 @@ async def test_an_echo_with_the_echo_setting_on_is_a_silent_meter() -> None:
     assert "echo setting" not in error.hint
     assert "echo" in str(error)  # the message still says that only the echo came
     assert took < 2
+
+
+# --- the size caps hold however the bytes arrive ------------------------------------------
+#: A valid readout of about 2,000 bytes, over the 256-byte cap the tests below set.
+LONG_LINES = (*DATA_LINES, *(f"1.8.0*{month}(0{month:02}345.678*kWh)" for month in range(90)))
+CAP = 256
+
+
+def _one_write(blocks: list[bytes]) -> Peer:
+    """A meter that sends each block (all at once) after the option select and each ACK."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sent = 0
+        while chunk := await reader.read(1024):
+            if chunk.startswith(b"/?"):
+                writer.write(IDENT)
+            elif chunk.startswith(b"\x06") and sent < len(blocks):
+                writer.write(blocks[sent])  # the whole block in one write
+                sent += 1
+            await writer.drain()
+
+    return handler
+
+
+async def test_a_whole_readout_over_the_cap_in_one_write_is_refused() -> None:
+    block = data_message(LONG_LINES)
+    assert len(block) > 5 * CAP
+    async with peer(_one_write([block])) as url:
+        error, took, _ = await failed_read(url, max_readout_bytes=CAP)
+    assert isinstance(error, ReadoutTooLarge)
+    assert f"readout larger than {CAP} bytes" in str(error)
+    assert f"a block of {len(block)} bytes came whole" in str(error)
+    assert "(the readout size limit)" in str(error)  # the CLI names its option for it
+    assert "readout size limit" in error.hint
+    assert took < BOUND_S
+
+
+async def test_partial_blocks_over_the_cap_in_one_write_each_are_refused() -> None:
+    # Two partial blocks of about 200 bytes each: each under the cap, not both together.
+    first = data_message(LONG_LINES[:8], final=False)
+    second = data_message(LONG_LINES[8:16])
+    assert len(first) < CAP < len(first) + len(second)
+    async with peer(_one_write([first, second])) as url:
+        async with reader_for(url, max_readout_bytes=CAP) as client:
+            with pytest.raises(ReadoutTooLarge) as caught:
+                async with asyncio.timeout(BOUND_S):
+                    await client.read_values()
+    assert f"readout larger than {CAP} bytes" in str(caught.value)
+    assert f"after {len(first)} bytes of blocks before it" in str(caught.value)
+    assert not client._buffer  # nothing of the refused message is kept
+    assert client.naks_sent == 0  # not asked again: the meter would send the same
+
+
+async def test_a_readout_of_exactly_the_cap_is_read_one_byte_more_is_not() -> None:
+    block = data_message(LONG_LINES[:20])
+    assert len(block) > CAP
+    async with peer(_one_write([block])) as url:
+        async with reader_for(url, max_readout_bytes=len(block)) as client:
+            async with asyncio.timeout(BOUND_S):
+                reading = await client.read_values()
+        error, _, _ = await failed_read(url, max_readout_bytes=len(block) - 1)
+    assert reading.values["active_energy_import"] == 1234.5
+    assert isinstance(error, ReadoutTooLarge)
+    assert f"readout larger than {len(block) - 1} bytes" in str(error)
+
+
+@pytest.mark.parametrize("end", [b"\r\n", b""], ids=["with its end", "without its end"])
+async def test_an_identification_over_its_size_in_one_write_is_refused(end: bytes) -> None:
+    line = b"/ABC5" + b"X" * (4 * MAX_IDENTIFICATION_BYTES) + end
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(64)
+        writer.write(line)
+        await writer.drain()
+        await _until_closed(reader)
+
+    async with peer(handler) as url:
+        async with reader_for(url) as client:
+            with pytest.raises(DamagedAnswers) as caught:
+                async with asyncio.timeout(BOUND_S):
+                    await client.read_values()
+    assert f"identification line longer than {MAX_IDENTIFICATION_BYTES} bytes" in str(caught.value)
+    assert not client._buffer  # the buffer never keeps more than one line's size

@@ -71,7 +71,7 @@ from .constants import (
     manufacturer_name,
 )
 from .datasets import DataSet, ParsedBlock, parse_data_block
-from .errors import EchoOnly, EndlessAnswer, SlowAnswer, Unreadable
+from .errors import EchoOnly, EndlessAnswer, ReadoutTooLarge, SlowAnswer, Unreadable
 from .messages import (
     Identification,
     add_even_parity,
@@ -95,6 +95,8 @@ _INTER_CHARACTER_MIN_CHARS = 16
 _ECHO_WINDOW = 256
 #: A sign-on line (ours echoed, or another master's) is never an identification.
 _SIGN_ON_START = START_CHAR + REQUEST_CHAR
+#: Bytes of a refused, oversized message kept in the frame log (its start tells why).
+_LOGGED_HEAD = 128
 
 # Keys of the identity fields (stored with a configured meter: keep them).
 FIELD_MANUFACTURER = "manufacturer_id"
@@ -605,6 +607,7 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
         """The error for a line too long to be an identification (its start is logged)."""
         dump = self.frame_log.add("rx", line[:MAX_IDENTIFICATION_BYTES])
         _LOGGER.debug("%s: <- %s...", self._name, dump)
+        self._buffer.clear()  # capped at one line's size also when it came in one piece
         return Unreadable(
             f"{self._name}: identification line longer than {MAX_IDENTIFICATION_BYTES} bytes "
             f"{self._so_far(started)}"
@@ -723,7 +726,8 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
 
         STX must come within ``first_wait`` (and the budget's deadline); once it has, the
         block must end within the deadline, the message (``kept`` bytes before) within
-        the readout size, and everything heard within the budget's bytes.
+        the readout size, and everything heard within the budget's bytes; each whether
+        the bytes came one by one or a whole block in one receive.
         """
         started = self._now()
         first_deadline = min(started + first_wait, budget.deadline)
@@ -737,25 +741,23 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
             elif start > 0:
                 del self._buffer[:start]
                 scanned = 1
-            if self._buffer:
-                end = _block_end(self._buffer, scanned)
-                if end is not None:
-                    raw = bytes(self._buffer[:end])
-                    del self._buffer[:end]
-                    dump = self.frame_log.add("rx", raw)
-                    _LOGGER.debug("%s: <- %s", self._name, dump)
-                    return raw
-                scanned = max(1, len(self._buffer) - 1)
-                if kept + len(self._buffer) > size:
-                    raise ProtocolError(
-                        f"{self._name}: data message longer than {size} bytes (the readout "
-                        "size limit)"
-                    )
+            # The caps hold however the bytes came: a whole block in one receive too.
+            end = _block_end(self._buffer, scanned) if self._buffer else None
+            if self._buffer and kept + (len(self._buffer) if end is None else end) > size:
+                raise self._too_large(kept, end)
             if self._heard.received - budget.base > budget.limit:
+                self._buffer.clear()
                 raise ProtocolError(
                     f"{self._name}: answer longer than {budget.limit} bytes without a "
                     "complete data message"
                 )
+            if end is not None:
+                raw = bytes(self._buffer[:end])
+                del self._buffer[:end]
+                dump = self.frame_log.add("rx", raw)
+                _LOGGER.debug("%s: <- %s", self._name, dump)
+                return raw
+            scanned = max(1, len(self._buffer) - 1)
             now = self._now()
             to_limit = (budget.deadline if self._buffer else first_deadline) - now
             if to_limit <= 0:
@@ -768,6 +770,25 @@ class Iec62056Client(MeterClient[Iec62056Settings]):
                 await self._fill(to_limit if gap is None else gap)
             except TimeoutError as err:
                 raise self._no_block(started, budget, heard_before, gap) from err
+
+    def _too_large(self, kept: int, end: int | None) -> ReadoutTooLarge:
+        """The error for a data message over the readout size (its start is logged)."""
+        size = self.settings.max_readout_bytes
+        if end is None:
+            what = f"{_count(kept + len(self._buffer))} came and no end yet"
+        else:
+            what = f"a block of {_count(end)} came whole"
+            if kept:
+                what += f" after {_count(kept)} of blocks before it"
+        dump = self.frame_log.add("rx", bytes(self._buffer[:_LOGGED_HEAD]))
+        _LOGGER.debug("%s: <- %s...", self._name, dump)
+        self._buffer.clear()
+        # "data message longer than N bytes (the readout size limit)": the CLI's hint
+        # names its option when it finds these words.
+        return ReadoutTooLarge(
+            f"{self._name}: readout larger than {size} bytes: data message longer than "
+            f"{size} bytes (the readout size limit); {what}"
+        )
 
     def _no_block(
         self, started: float, budget: _Budget, heard_before: int, gap: float | None

@@ -175,5 +175,11 @@ FLAG_MANUFACTURERS: Final[Mapping[str, str]] = {
 
 
 def manufacturer_name(flag_id: str) -> str | None:
-    """The maker's name for an identification's three letters (None: not in our table)."""
-    return FLAG_MANUFACTURERS.get(flag_id.upper())
+    """The maker's name for an identification's three letters, else the letters.
+
+    An id missing from our short table still names its maker (the DLMS UA's list has
+    them all), so it is shown, in upper case: a lowercase third letter only says the
+    meter answers fast. None only without an id.
+    """
+    upper = flag_id.upper()
+    return FLAG_MANUFACTURERS.get(upper, upper) or None

@@ -8,7 +8,7 @@ and nothing else, or noise need other advice. These subclasses keep the core's c
 
 from __future__ import annotations
 
-from ..errors import DamagedAnswers, NoResponse
+from ..errors import DamagedAnswers, NoResponse, ProtocolError
 
 
 class SlowAnswer(NoResponse):
@@ -46,3 +46,16 @@ class EchoOnly(NoResponse):
 
 class Unreadable(DamagedAnswers):
     """Bytes came, but no valid identification or data block among them (tried again)."""
+
+
+class ReadoutTooLarge(ProtocolError):
+    """The data message passed the readout size limit (whole or in pieces): refused.
+
+    Not tried again: the meter would send the same message.
+    """
+
+    hint = (
+        "The meter's readout is larger than the readout size limit: check the baud rate "
+        "and parity (noise can look like a long message); for a meter with a very long "
+        "readout, raise the readout size limit."
+    )
