@@ -69,8 +69,16 @@ from .core.records import (
     ProfileKind,
     ProfilePeriod,
 )
+from .core.tariffs.calendar import TariffCalendar
 from .core.timing import DEFAULT_CONTENT_TIMEOUT_MS, DEFAULT_RETRIES, Timing
 from .core.transport import BAUDRATES, BYTESIZES, PARITIES, LineSettings
+from .tariff_command import (
+    add_tariff_options,
+    add_tariff_parser,
+    calendar_of,
+    profile_periods,
+    run_tariff,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -183,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     read.add_argument(
         "--verbose", "-v", action="store_true", help="log every frame (passwords masked)"
     )
+    add_tariff_parser(commands)
     return parser
 
 
@@ -291,6 +300,7 @@ def _add_record_options(read: argparse.ArgumentParser) -> None:
         action="store_true",
         help="--profile: the registers at each period's end instead of the period's energy",
     )
+    add_tariff_options(records, "--profile: add each period's tariff period (P1..P6) under")
 
 
 def _settings(driver: Driver[Any], args: argparse.Namespace) -> dict[str, Any]:
@@ -393,6 +403,8 @@ class RecordQuery:
     contract: int
     start: datetime | None
     end: datetime | None
+    #: ``--tariff``: the calendar that names each profile period's tariff period.
+    calendar: TariffCalendar | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +443,8 @@ def record_query(args: argparse.Namespace, zone: tzinfo) -> RecordQuery:
         raise ValueError("--absolute applies to --profile only")
     if args.contract is not None and args.profile:
         raise ValueError("--contract applies to --billing and --contracted-powers only")
+    if args.tariff is not None and not args.profile:
+        raise ValueError("--tariff applies to --profile only")
     start = None if args.start is None else localize(args.start, zone)
     end = None if args.end is None else localize(args.end, zone)
     if start is not None and end is not None and start > end:
@@ -444,6 +458,7 @@ def record_query(args: argparse.Namespace, zone: tzinfo) -> RecordQuery:
         contract=DEFAULT_CONTRACT if args.contract is None else args.contract,
         start=start,
         end=end,
+        calendar=calendar_of(args),
     )
 
 
@@ -601,18 +616,29 @@ def period_flags(period: ProfilePeriod) -> list[str]:
     return [flag.value for flag in PeriodFlag if flag in flags]
 
 
-def profile_json(periods: Sequence[ProfilePeriod]) -> dict[str, Any]:
-    """``{"profile": [...]}``: each period's end, its six series and its flags."""
-    return {
-        "profile": [
-            {
-                "end": period.end.isoformat(),
-                **{key: _number(period.values.get(key)) for key in PROFILE_SERIES},
-                "flags": period_flags(period),
-            }
-            for period in periods
-        ]
-    }
+def profile_json(
+    periods: Sequence[ProfilePeriod], query: RecordQuery | None = None
+) -> dict[str, Any]:
+    """``{"profile": [...]}``: each period's end, its six series, its flags (and period)."""
+    rows: list[dict[str, Any]] = [
+        {
+            "end": period.end.isoformat(),
+            **{key: _number(period.values.get(key)) for key in PROFILE_SERIES},
+            "flags": period_flags(period),
+        }
+        for period in periods
+    ]
+    if query is not None:
+        for row, name in zip(rows, _tariff_periods(query, periods), strict=False):
+            row["period"] = name
+    return {"profile": rows}
+
+
+def _tariff_periods(query: RecordQuery, periods: Sequence[ProfilePeriod]) -> list[str]:
+    """Each period's tariff period under ``--tariff`` (none without it)."""
+    if query.calendar is None or query.profile is None:
+        return []
+    return profile_periods(query.calendar, periods, query.profile.period)
 
 
 def billing_json(periods: Sequence[BillingPeriod]) -> dict[str, Any]:
@@ -633,7 +659,7 @@ def contracted_powers_json(powers: dict[int, float]) -> dict[str, Any]:
 def records_json(records: Records) -> dict[str, Any]:
     """The document of ``--json`` for the record that was read."""
     if records.profile is not None:
-        return profile_json(records.profile)
+        return profile_json(records.profile, records.query)
     if records.billing is not None:
         return billing_json(records.billing)
     return contracted_powers_json(records.contracted_powers or {})
@@ -700,7 +726,12 @@ def print_profile(query: RecordQuery, periods: Sequence[ProfilePeriod], out: Tex
             ]
             for period in periods
         ]
-        lines += _render(["end", *_PROFILE_COLUMNS, "flags"], rows, frozenset({0, 7}))
+        titles = ["end", *_PROFILE_COLUMNS, "flags"]
+        if names := _tariff_periods(query, periods):
+            titles.append(str(query.calendar.tariff) if query.calendar else "period")
+            for row, name in zip(rows, names, strict=True):
+                row.append(name)
+        lines += _render(titles, rows, frozenset({0, 7}))
     out.write("\n".join(lines) + "\n")
 
 
@@ -799,6 +830,13 @@ def _fail(err: Exception | str, hint: str | None) -> None:
 async def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "tariff":
+        try:
+            run_tariff(args, sys.stdout)
+        except ValueError as err:
+            _fail(err, None)
+            return EXIT_FAILED
+        return EXIT_OK
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -826,6 +864,8 @@ async def _read_report(args: argparse.Namespace) -> Callable[[TextIO], None]:
         if args.json:
             return lambda out: _dump(records_json(records), out)
         return lambda out: print_records(records, out)
+    if args.tariff is not None:
+        raise ValueError("--tariff applies to --profile only")
     read = await read_meter(args)
     driver = get_driver(args.protocol)
     again = "reading it once more failed" if read.reread_failed else "so was it when read again"
