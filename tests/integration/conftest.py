@@ -188,6 +188,14 @@ def make_entry(url: str, *subentries: dict[str, Any], options: dict[str, Any] | 
     )
 
 
+def added_entry(hass: HomeAssistant, url: str) -> tuple[MockConfigEntry, str]:
+    """A one-meter entry added but not set up, and its meter's subentry id: the test puts
+    the registries in the state a restart finds, then sets the entry up."""
+    entry = make_entry(url)
+    entry.add_to_hass(hass)
+    return entry, next(iter(entry.subentries))
+
+
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)

@@ -35,6 +35,7 @@ from .conftest import (
     METER_TIME,
     Simulated,
     Simulated62056,
+    added_entry,
     iec62056_subentry,
     make_62056_entry,
     make_entry,
@@ -83,13 +84,12 @@ def only_device(hass: HomeAssistant, entry_id: str) -> dr.DeviceEntry:
 async def test_an_iec102_meter_without_a_known_maker_shows_no_bare_code(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, simulated: Simulated
 ) -> None:
-    entry = make_entry(simulated.url)
-    entry.add_to_hass(hass)
+    entry, subentry_id = added_entry(hass, simulated.url)
     # What early releases stored: "Manufacturer code 66" by the maker, the code again as
     # model id. Both are cleared when the meter's device is set up again.
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
-        config_subentry_id=next(iter(entry.subentries)),
+        config_subentry_id=subentry_id,
         identifiers={(DOMAIN, "66-48300001")},
         manufacturer="Manufacturer code 66",
         model_id="66",

@@ -36,6 +36,7 @@ from tests.wrong_values import readout_changed, replaced_value, spike_once
 from .conftest import (
     Simulated,
     Simulated62056,
+    added_entry,
     make_62056_entry,
     make_entry,
     meter_record,
@@ -139,15 +140,14 @@ async def test_a_wrong_high_state_restored_does_not_block_later_values(
     recorder_mock: Any, hass: HomeAssistant, simulated: Simulated
 ) -> None:
     """A spike kept from before the restart (as the old sensor kept its maximum)."""
-    entry = make_entry(simulated.url)
-    entry.add_to_hass(hass)
+    entry, subentry_id = added_entry(hass, simulated.url)
     # The registry and the restore cache as a restart finds them.
     er.async_get(hass).async_get_or_create(
         "sensor",
         DOMAIN,
         f"{METER_ID}_active_energy_import",
         config_entry=entry,
-        config_subentry_id=next(iter(entry.subentries)),
+        config_subentry_id=subentry_id,
         suggested_object_id="house_energy_import",
     )
     wrong = 99_999_999.0
@@ -188,9 +188,7 @@ async def test_a_restored_state_checks_the_first_reading(
         for key in ENERGY_SIGNALS
     }
     assert await hass.config_entries.async_remove(probe.entry_id)
-    entry = make_entry(simulated.url)
-    entry.add_to_hass(hass)
-    subentry_id = next(iter(entry.subentries))
+    entry, subentry_id = added_entry(hass, simulated.url)
     restored = []
     for key, entity_id in entity_ids.items():
         assert entity_id is not None
