@@ -143,10 +143,10 @@ finally:
 """
 
 
-async def test_as_a_module_without_home_assistant(simulator_url: str) -> None:
+async def without_home_assistant(*args: str) -> Any:
+    """Run the command with ``args`` where Home Assistant cannot be imported; its JSON."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WITHOUT_HOME_ASSISTANT, "read",
-        "--url", simulator_url, "--password", "7", "--json",
+        sys.executable, "-c", WITHOUT_HOME_ASSISTANT, *args,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -154,7 +154,14 @@ async def test_as_a_module_without_home_assistant(simulator_url: str) -> None:
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, err.decode()
-    assert json.loads(out)["identity"]["serial_number"] == 48300001
+    return json.loads(out)
+
+
+async def test_as_a_module_without_home_assistant(simulator_url: str) -> None:
+    document = await without_home_assistant(
+        "read", "--url", simulator_url, "--password", "7", "--json"
+    )
+    assert document["identity"]["serial_number"] == 48300001
 
 
 async def test_invalid_values_are_null_in_json_and_invalid_in_the_table(

@@ -30,7 +30,7 @@ from custom_components.iec_meter.core.records import (
 )
 from simulator.tariff import CONTRACTED_KW
 
-from .test_read_command import ENV, ROOT, WITHOUT_HOME_ASSISTANT, simulator
+from .test_read_command import ENV, ROOT, simulator, without_home_assistant
 
 MADRID = ZoneInfo("Europe/Madrid")
 #: The simulated meter's clock, frozen (its local wall time). Its history then has,
@@ -602,17 +602,10 @@ async def test_a_contract_the_meter_lacks(capsys: pytest.CaptureFixture[str]) ->
 
 async def test_records_as_a_module_without_home_assistant() -> None:
     async with meter() as url:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", WITHOUT_HOME_ASSISTANT, "read",
-            "--url", url, "--password", "7", "--billing", "current", "--json",
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=ENV,
-        )  # fmt: skip
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    assert [item["period"] for item in json.loads(out)["billing"]] == [0, 1, 2, 3, 4, 5, 6]
+        document = await without_home_assistant(
+            "read", "--url", url, "--password", "7", "--billing", "current", "--json"
+        )
+    assert [item["period"] for item in document["billing"]] == [0, 1, 2, 3, 4, 5, 6]
 
 
 # --- pieces -----------------------------------------------------------------------------------

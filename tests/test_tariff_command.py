@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 
 import pytest
 
 from custom_components.iec_meter import cli
 
-from .test_read_command import ENV, ROOT, WITHOUT_HOME_ASSISTANT
+from .test_read_command import without_home_assistant
 from .test_read_records import meter, read_json
 
 
@@ -119,15 +117,8 @@ async def test_tariff_applies_to_the_profile_only(capsys: pytest.CaptureFixture[
 
 
 async def test_as_a_module_without_home_assistant() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WITHOUT_HOME_ASSISTANT, "tariff", "--tariff", "6.1TD",
-        "--zone", "melilla", "--start", "2026-01-06", "--end", "2026-01-06", "--json",
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=ENV,
+    document = await without_home_assistant(
+        "tariff", "--tariff", "6.1TD", "--zone", "melilla",
+        "--start", "2026-01-06", "--end", "2026-01-06", "--json",
     )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    hours = json.loads(out)["hours"]
-    assert {hour["energy_period"] for hour in hours} == {"P6"}  # Epiphany
+    assert {hour["energy_period"] for hour in document["hours"]} == {"P6"}  # Epiphany

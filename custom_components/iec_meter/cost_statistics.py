@@ -23,11 +23,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, cast
+from typing import Final
 
 from homeassistant.components.recorder.models import (
     StatisticData,
-    StatisticMeanType,
     StatisticMetaData,
 )
 from homeassistant.components.recorder.statistics import (
@@ -40,9 +39,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
 from .core.tariffs.cost import CostPlan, EnergyHour, HourCost, HourlyPrices, price_hours
-from .profile_import import statistic_id
+from .profile_import import statistic_id, sum_metadata
 
 HOUR: Final = timedelta(hours=1)
 CURRENCY: Final = "EUR"
@@ -54,7 +52,6 @@ IMPORT: Final = "active_energy_import"
 EXPORT: Final = "active_energy_export"
 #: Cents are what a bill shows; six decimals keep the sums exact enough across years.
 DECIMALS: Final = 6
-_METADATA_KEYS: Final = StatisticMetaData.__required_keys__ | StatisticMetaData.__optional_keys__
 
 
 async def rows_written(hass: HomeAssistant) -> None:
@@ -222,19 +219,8 @@ class CostStatistics:
         )
 
     def _metadata(self, series: str) -> StatisticMetaData:
-        name = "cost" if series == COST else "compensation"
-        metadata = StatisticMetaData(
-            mean_type=StatisticMeanType.NONE,
-            has_sum=True,
-            name=f"{self.title} {name} (meter profile)",
-            source=DOMAIN,
-            statistic_id=self.ids[series],
-            unit_class=None,
-            unit_of_measurement=CURRENCY,
-        )
-        for key in set(metadata) - _METADATA_KEYS:
-            cast(dict[str, Any], metadata).pop(key)
-        return metadata
+        name = f"{self.title} {series} (meter profile)"
+        return sum_metadata(self.ids[series], name, CURRENCY, None)
 
 
 def _running(

@@ -170,6 +170,25 @@ def unit_class(unit: str) -> str | None:
     return str(converter.UNIT_CLASS)
 
 
+def sum_metadata(stat_id: str, name: str, unit: str, unit_class: str | None) -> StatisticMetaData:
+    """Metadata of one of our hourly external statistics with a running sum.
+
+    Keys this Home Assistant's recorder does not know are left out.
+    """
+    metadata = StatisticMetaData(
+        mean_type=StatisticMeanType.NONE,
+        has_sum=True,
+        name=name,
+        source=DOMAIN,
+        statistic_id=stat_id,
+        unit_class=unit_class,
+        unit_of_measurement=unit,
+    )
+    for key in set(metadata) - _METADATA_KEYS:
+        cast(dict[str, Any], metadata).pop(key)
+    return metadata
+
+
 def _reason(period: ProfilePeriod, series: str) -> str | None:
     """Why a period's series is unusable: ``invalid``, ``incomplete`` or None (not sent)."""
     if series not in period.values:
@@ -517,18 +536,12 @@ class ProfileImporter:
 
     def _metadata(self, series: str) -> StatisticMetaData:
         unit = SERIES_UNITS[series]
-        metadata = StatisticMetaData(
-            mean_type=StatisticMeanType.NONE,
-            has_sum=True,
-            name=f"{self.subentry.title} {SERIES_NAMES[series]} (meter profile)",
-            source=DOMAIN,
-            statistic_id=self.statistic_ids[series],
-            unit_class=unit_class(unit),
-            unit_of_measurement=unit,
+        return sum_metadata(
+            self.statistic_ids[series],
+            f"{self.subentry.title} {SERIES_NAMES[series]} (meter profile)",
+            unit,
+            unit_class(unit),
         )
-        for key in set(metadata) - _METADATA_KEYS:
-            cast(dict[str, Any], metadata).pop(key)
-        return metadata
 
     def _write(self, rows: Mapping[str, list[StatisticData]]) -> None:
         """Hand a chunk's rows to the recorder (it writes them in its own thread)."""
