@@ -9,14 +9,14 @@ writes one of what the user saw when it failed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import re
 import tempfile
 
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 import pytest
 import pytest_asyncio
 
@@ -94,6 +94,27 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
+@dataclass(frozen=True)
+class Words:
+    """The frontend's own words a walk clicks, in the user's language."""
+
+    submit: str = "Submit"
+    #: The button that closes a finished flow: "Finish" (a subentry or an older frontend),
+    #: "Skip and finish" (a new entry's naming step, 2026.10) or "Close" (an abort).
+    finish: re.Pattern[str] = re.compile(r"^(Finish|Skip and finish|Close)$")
+    add_integration: str = "Add integration"
+    search_brand: str = "Search for a brand name"
+
+
+#: Spanish, as the frontend's es translations say it (ui.panel.config.integrations.*).
+SPANISH = Words(
+    submit="Enviar",
+    finish=re.compile(r"^(Terminar|Saltar y terminar|Cerrar)$"),
+    add_integration="Añadir integración",
+    search_brand="Buscar un nombre de marca",
+)
+
+
 @dataclass
 class Ui:
     """What a user does in Home Assistant's frontend, one step at a time."""
@@ -101,12 +122,16 @@ class Ui:
     page: Page
     env: Env
     shots: int = 0
+    words: Words = field(default_factory=Words)
+    #: Where this tab's screenshots go.
+    folder: Path = SHOTS
 
     async def shot(self, name: str) -> Path:
         """A screenshot of the page as it is now, numbered in the order taken."""
         self.shots += 1
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        path = SHOTS / f"{self.shots:02d}-{slug}.png"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.shots:02d}-{slug}.png"
         await self.page.screenshot(path=path)
         return path
 
@@ -123,7 +148,7 @@ class Ui:
         await self.page.wait_for_url(re.compile(r".*/(home|lovelace).*"), timeout=STEP_MS)
 
     @property
-    def dialog(self):
+    def dialog(self) -> Locator:
         """The open flow dialog."""
         return self.page.locator("dialog-data-entry-flow")
 
@@ -157,7 +182,7 @@ class Ui:
         for label, value in fields.items():
             await self.fill(label.replace("_", " "), value)
         await self.shot(title)
-        await self.dialog.get_by_role("button", name="Submit").click()
+        await self.dialog.get_by_role("button", name=self.words.submit).click()
 
     async def typed(self, title: str, values: dict[str, str]) -> None:
         """``submit`` for labels that are not Python names."""
@@ -165,13 +190,13 @@ class Ui:
         for label, value in values.items():
             await self.fill(label, value)
         await self.shot(title)
-        await self.dialog.get_by_role("button", name="Submit").click()
+        await self.dialog.get_by_role("button", name=self.words.submit).click()
 
     @property
-    def done(self):
+    def done(self) -> Locator:
         """The button that closes a finished flow (not the header's "Close" x)."""
         # The header's x is an icon button named by its aria-label or title.
-        return self.dialog.get_by_role("button", name=FINISH).and_(
+        return self.dialog.get_by_role("button", name=self.words.finish).and_(
             self.dialog.locator("button:not([aria-label]):not([title='Close'])")
         )
 
@@ -184,11 +209,6 @@ class Ui:
         await self.shot(f"done {text or ''}")
         await done.click()
         await expect(done).to_be_hidden(timeout=STEP_MS)
-
-
-#: The button that closes a finished flow: "Finish" (a subentry or an older frontend),
-#: "Skip and finish" (a new entry's naming step, 2026.10) or "Close" (an abort).
-FINISH = re.compile(r"^(Finish|Skip and finish|Close)$")
 
 
 @pytest_asyncio.fixture(loop_scope="session", scope="session")
@@ -210,7 +230,9 @@ async def ui(browser: Browser, env: Env) -> AsyncIterator[Ui]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep a screenshot of what the user saw when a step failed."""
     report = yield
     if report.when == "call" and report.failed:
