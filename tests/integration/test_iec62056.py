@@ -164,10 +164,10 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
     assert entry.state is ConfigEntryState.LOADED
     assert float(state(hass, "sensor.house_energy_import")) == 12345.0
     registry = er.async_get(hass)
-    tariff = registry.async_get("sensor.house_energy_import_tariff_1")
+    tariff = registry.async_get("sensor.house_import_tariff_1")
     assert tariff is not None
     assert tariff.disabled_by is None  # off by default, but the user ticked it
-    assert float(state(hass, "sensor.house_energy_import_tariff_1")) > 0
+    assert float(state(hass, "sensor.house_import_tariff_1")) > 0
     assert float(state(hass, "sensor.house_energy_export")) == 2345.0
     assert state(hass, "sensor.house_power") not in (STATE_UNKNOWN, STATE_UNAVAILABLE)
     for phase in (1, 2, 3):
@@ -175,7 +175,7 @@ async def test_config_flow_end_to_end(hass: HomeAssistant, simulated_62056: Simu
     assert 49.9 < float(state(hass, "sensor.house_frequency")) < 50.1
     assert float(state(hass, "sensor.house_maximum_demand")) == 0.0
     # The meter's "2606211300" in Home Assistant's time zone (the test's US/Pacific).
-    assert state(hass, "sensor.house_maximum_demand_time") == "2026-06-21T20:00:00+00:00"
+    assert state(hass, "sensor.house_max_demand_time") == "2026-06-21T20:00:00+00:00"
     # The chosen data set, named by its address, with its value and unit.
     history = hass.states.get("sensor.house_1_8_0_24")
     assert history is not None

@@ -56,7 +56,7 @@ EXPORT = "active_energy_export"
 Q1 = "reactive_energy_q1"
 Q4 = "reactive_energy_q4"
 ENERGY = "sensor.house_energy_import"
-PROGRESS = "sensor.house_profile_imported_up_to"
+PROGRESS = "sensor.house_load_profile_up_to"
 HOUR = timedelta(hours=1)
 QUARTER = timedelta(minutes=15)
 #: The simulated meter's clock and the importer's, together (13:20 in Madrid).
