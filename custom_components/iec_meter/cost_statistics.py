@@ -41,6 +41,7 @@ from homeassistant.util import dt as dt_util
 
 from .core.tariffs.cost import CostPlan, EnergyHour, HourCost, HourlyPrices, price_hours
 from .profile_import import statistic_id, sum_metadata
+from .tariff_settings import CostSettings
 
 HOUR: Final = timedelta(hours=1)
 CURRENCY: Final = "EUR"
@@ -75,17 +76,6 @@ class CostRun:
     first_hour: datetime | None
     hours: int
     unpriced_hours: int
-
-
-@dataclass(frozen=True)
-class CostSettings:
-    """How one meter's hours are priced (:class:`CostPlan`, plus where prices live)."""
-
-    plan: CostPlan
-    #: An entity whose hourly mean (€/kWh) prices energy, instead of the plan's prices.
-    price_entity: str | None = None
-    #: The same for the compensation of exported energy.
-    compensation_entity: str | None = None
 
 
 class CostStatistics:
@@ -140,14 +130,16 @@ class CostStatistics:
         return CostRun(start, len(costs), unpriced), rows
 
     def _first_hour(self, changed_from: datetime | None) -> datetime | None:
-        """Where pricing starts: the hour given, else after the newest priced hour."""
-        if changed_from is not None:
-            return changed_from
+        """Where pricing starts: after the newest priced hour, or earlier if asked."""
         stat_id = self.ids[COST]
         last = get_last_statistics(self.hass, 1, stat_id, False, {"sum"}).get(stat_id)
+        after: datetime | None
         if last:
-            return dt_util.utc_from_timestamp(last[0]["start"]) + HOUR
-        return self._oldest_energy_hour()
+            after = dt_util.utc_from_timestamp(last[0]["start"]) + HOUR
+        else:
+            after = self._oldest_energy_hour()
+        starts = [hour for hour in (changed_from, after) if hour is not None]
+        return min(starts, default=None)
 
     def _oldest_energy_hour(self) -> datetime | None:
         found = statistics_during_period(

@@ -34,9 +34,11 @@ from .core.drivers import DEFAULT_PROTOCOL, get_driver
 from .core.errors import CannotConnect
 from .core.model import SIGNALS
 from .core.records import ProfileKind
+from .cost_statistics import CostStatistics
 from .data import IecMeterConfigEntry, IecMeterRuntime
 from .gateways import async_start_gateways
 from .profile_import import ProfileImporter
+from .tariff_settings import cost_settings
 
 PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.BINARY_SENSOR, Platform.BUTTON]
 
@@ -116,12 +118,35 @@ def _add_record_readers(
         subentry = coordinator.subentry
         if profile != PROFILE_OFF:
             runtime.importers[subentry_id] = ProfileImporter(
-                hass, entry, subentry, client, ProfileKind(profile), backfill_days, coordinator
+                hass,
+                entry,
+                subentry,
+                client,
+                ProfileKind(profile),
+                backfill_days,
+                coordinator,
+                _cost_writer(hass, subentry),
             )
         if contract:
             runtime.billing[subentry_id] = BillingCoordinator(
                 hass, entry, subentry, client, contract
             )
+
+
+def _cost_writer(hass: HomeAssistant, subentry: ConfigSubentry) -> CostStatistics | None:
+    """The cost statistics of a meter with a tariff; None for "no tariff"."""
+    try:
+        settings = cost_settings(subentry.data)
+    except (ValueError, KeyError) as err:
+        LOGGER.warning(
+            "%s: the tariff settings are not usable, so no costs are computed: %s",
+            subentry.title,
+            err,
+        )
+        return None
+    if settings is None:
+        return None
+    return CostStatistics(hass, str(subentry.unique_id), subentry.title, settings)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: IecMeterConfigEntry) -> bool:

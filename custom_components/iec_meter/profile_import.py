@@ -71,6 +71,7 @@ from .core.records import (
 )
 
 if TYPE_CHECKING:
+    from .cost_statistics import CostStatistics
     from .data import IecMeterConfigEntry
 
 HOUR: Final = timedelta(hours=1)
@@ -267,11 +268,13 @@ class ProfileImporter:
         kind: ProfileKind,
         backfill_days: int,
         live: IecMeterCoordinator | None = None,
+        costs: CostStatistics | None = None,
     ) -> None:
         """Prepare the importer; nothing is read before :meth:`async_start`.
 
         ``live`` is the meter's coordinator: no run reads while it finds another meter
-        at this meter's address.
+        at this meter's address. ``costs`` (a meter with a tariff) prices the hours each
+        run writes.
         """
         self.hass = hass
         self.live = live
@@ -285,6 +288,9 @@ class ProfileImporter:
             series: statistic_id(self.meter_id, series) for series in PROFILE_SERIES
         }
         self.status = ImportStatus.WAITING
+        self.costs = costs
+        #: The first hour the run under way may write (where its costs are repriced from).
+        self._run_start: datetime | None = None
         #: End of the last hour imported (of any series), once known.
         self.imported_until: datetime | None = None
         self.counters = ImportCounters()
@@ -455,9 +461,21 @@ class ProfileImporter:
                 self._set_status(ImportStatus.UP_TO_DATE)
             finally:
                 self.counters.last_run = now
+            await self._update_costs()
+
+    async def _update_costs(self) -> None:
+        """Price what the run wrote (and any hour written since the last pricing)."""
+        start, self._run_start = self._run_start, None
+        if self.costs is None or start is None:
+            return
+        try:
+            await self.costs.async_update(changed_from=start)
+        except Exception:  # noqa: BLE001 - logged with its traceback; never into Home Assistant
+            LOGGER.exception("%s: cost statistics were not written", self.subentry.title)
 
     async def _import(self, now: datetime) -> None:
         start, bases, stored = await self._plan(now)
+        self._run_start = start
         last_end = floor_time(now, self.kind.period)
         newest = max((max(rows) for rows in stored.values() if rows), default=None)
         run = _Run(self, start, bases, stored)

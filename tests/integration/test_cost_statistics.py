@@ -36,10 +36,10 @@ from custom_components.iec_meter.cost_statistics import (
     COST,
     EXPORT,
     IMPORT,
-    CostSettings,
     CostStatistics,
 )
 from custom_components.iec_meter.profile_import import statistic_id
+from custom_components.iec_meter.tariff_settings import CostSettings
 
 METER = "66-48300001"
 MADRID = ZoneInfo("Europe/Madrid")

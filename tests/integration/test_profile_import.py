@@ -38,6 +38,9 @@ from custom_components.iec_meter.const import CONF_BACKFILL_DAYS, CONF_PROFILE, 
 from custom_components.iec_meter.core.errors import NoResponse
 from custom_components.iec_meter.core.iec102.constants import RecordAddress, TotalObject, TypeId
 from custom_components.iec_meter.core.records import PeriodFlag, ProfileKind, ProfilePeriod
+from custom_components.iec_meter.core.tariffs.calendar import TariffCalendar
+from custom_components.iec_meter.core.tariffs.model import Tariff
+from custom_components.iec_meter.cost_statistics import CostStatistics
 from custom_components.iec_meter.diagnostics import async_get_config_entry_diagnostics
 from custom_components.iec_meter.profile_import import (
     ImportStatus,
@@ -800,3 +803,73 @@ async def test_metadata_without_unit_class_on_a_recorder_that_lacks_it(
     )
     assert "unit_class" not in importer._metadata(IMPORT)
     assert importer.statistic_ids[IMPORT] == "iec_meter:66_48300001_active_energy_import"
+
+
+# --- costs of a meter with a tariff -----------------------------------------------------------
+
+TARIFF = {
+    "tariff": "2.0TD",
+    "energy_prices": {"P1": 0.20, "P2": 0.15, "P3": 0.10},
+    "compensation_price": 0.05,
+}
+
+
+def with_tariff(tariff: Any) -> dict[str, Any]:
+    subentry = meter_subentry("House")
+    subentry["data"] = {**subentry["data"], "tariff": tariff}
+    return subentry
+
+
+async def test_a_meter_with_a_tariff_gets_its_costs_with_every_import(
+    recorder_mock: Any, hass: HomeAssistant, line: Line, clock: Clock
+) -> None:
+    entry = make_entry(line.url, with_tariff(TARIFF), options=dict(OPTIONS))
+    await setup_entry(hass, entry)
+    await settle(hass)
+    calendar = TariffCalendar(Tariff.TD_2_0)
+    prices = TARIFF["energy_prices"]
+
+    async def check() -> list[tuple[datetime, float, float]]:
+        await settle(hass)
+        imported = {start: state for start, state, _ in await rows(hass, IMPORT)}
+        exported = {start: state for start, state, _ in await rows(hass, EXPORT)}
+        cost = await rows(hass, "cost")
+        assert [start for start, _, _ in cost] == sorted(imported)
+        for start, state, _ in cost:
+            net = max(imported[start] - exported.get(start, 0.0), 0.0)
+            assert state == pytest.approx(net * prices[calendar.energy_period(start)]), start
+        assert_continuous(cost)
+        assert_continuous(await rows(hass, "compensation"))
+        return cost
+
+    first = await check()
+    assert len(first) == 72 and first[-1][2] > 0
+    clock.now = NOW + 2 * HOUR  # the next run prices the hours it brings
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=50))
+    after = await check()
+    assert len(after) == 74
+    assert after[:72] == first
+
+
+async def test_unusable_tariff_settings_are_logged_and_cost_nothing(
+    recorder_mock: Any, hass: HomeAssistant, line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = make_entry(line.url, with_tariff({"tariff": "2.0TD"}), options=dict(OPTIONS))
+    await setup_entry(hass, entry)
+    await settle(hass)
+    assert "tariff settings are not usable" in caplog.text
+    assert "energy_prices or a price_entity" in caplog.text
+    assert await rows(hass, "cost") == []
+    assert len(await rows(hass, IMPORT)) == 72  # the profile is imported all the same
+
+
+async def test_a_failing_cost_writer_never_stops_the_import(
+    recorder_mock: Any, hass: HomeAssistant, line: Line, caplog: pytest.LogCaptureFixture
+) -> None:
+    with patch.object(CostStatistics, "async_update", side_effect=RuntimeError("disk full")):
+        entry = make_entry(line.url, with_tariff(TARIFF), options=dict(OPTIONS))
+        await setup_entry(hass, entry)
+        await settle(hass)
+    assert "cost statistics were not written" in caplog.text
+    assert importer_of(entry).status is ImportStatus.UP_TO_DATE
+    assert len(await rows(hass, IMPORT)) == 72
