@@ -46,6 +46,7 @@ from .data import IecMeterConfigEntry
 from .entity import IecMeterEntity
 from .gateway_entity import GatewayEntity
 from .profile_sensor import profile_entities
+from .tariff_sensor import tariff_entities
 
 # Coordinator-fed, read-only: no limit on parallel updates.
 PARALLEL_UPDATES = 0
@@ -249,6 +250,7 @@ async def async_setup_entry(
         ]
         entities.append(ScanStateSensor(coordinator))
         entities.extend(profile_entities(entry, subentry_id))
+        entities.extend(tariff_entities(coordinator))
         async_add_entities(entities, config_subentry_id=subentry_id)
     for subentry_id, gateway in entry.runtime_data.gateways.items():
         subentry = entry.subentries[subentry_id]
