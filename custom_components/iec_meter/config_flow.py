@@ -6,7 +6,8 @@ converter) and the first meter; the flow proves the meter by reading it before a
 is saved. For a meter that labels its values (IEC 62056-21) the user then ticks which of
 them to expose, when adding the meter and again when reconfiguring it. "Add meter" adds
 more meters on the same connection. Reconfigure changes the connection or a meter without
-losing entities or history.
+losing entities or history; for a meter with a load profile (IEC 102) it ends with the
+tariff and prices that turn the profile into cost statistics.
 """
 
 from __future__ import annotations
@@ -86,7 +87,11 @@ from .schemas import (
     record_options_schema,
     serial_data,
     serial_schema,
+    tariff_data,
+    tariff_form_values,
+    tariff_schema,
 )
+from .tariff_settings import CONF_TARIFF, cost_settings
 from .validation import (
     check_gateway,
     check_new_meter,
@@ -489,6 +494,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         self._preset: str | None = None
         self._name = ""
         self._pending: tuple[dict[str, Any], Snapshot] | None = None
+        self._record: dict[str, Any] | None = None
 
     @property
     def _driver(self) -> Driver[Any]:
@@ -548,9 +554,47 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             record = meter_record(self._driver, settings, snapshot, user_input)
             if current is None:
                 return self._create(record)
-            return self._update({**current, **record})
+            return await self._reconfigured({**current, **record})
         return self.async_show_form(
             step_id="values", data_schema=_data_schema(self._driver, snapshot, current)
+        )
+
+    async def _reconfigured(self, record: dict[str, Any]) -> SubentryFlowResult:
+        """Save a reconfigured meter, after its tariff step if it has a load profile."""
+        if not self._driver.keeps_records:
+            return self._update(record)
+        self._record = record
+        return await self.async_step_tariff()
+
+    async def async_step_tariff(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Tariff and prices that turn the meter's load profile into cost statistics.
+
+        "No tariff" removes the settings; others are checked as the hub will read them,
+        and what is wrong is shown with the form kept as typed.
+        """
+        assert self._record is not None
+        record = self._record
+        errors: dict[str, str] = {}
+        reason = ""
+        if user_input is not None:
+            settings = tariff_data(user_input)
+            if settings is None:
+                return self._update({k: v for k, v in record.items() if k != CONF_TARIFF})
+            try:
+                cost_settings({CONF_TARIFF: settings})
+            except ValueError as err:
+                errors["base"] = "invalid_tariff"
+                reason = str(err)
+            else:
+                return self._update({**record, CONF_TARIFF: settings})
+        values = user_input or tariff_form_values(record.get(CONF_TARIFF))
+        return self.async_show_form(
+            step_id="tariff",
+            data_schema=tariff_schema(values),
+            errors=errors,
+            description_placeholders={"reason": reason},
         )
 
     def _update(self, record: dict[str, Any]) -> SubentryFlowResult:
@@ -571,7 +615,8 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         """Change a meter's settings (addresses, password, clock time zone...).
 
         The meter is read with the new settings; a meter that labels its values then gets
-        the values step again, with its current ticks and what it sent this time.
+        the values step again, with its current ticks and what it sent this time; a meter
+        with a load profile the tariff step.
         """
         entry: IecMeterConfigEntry = self._get_entry()
         subentry = self._get_reconfigure_subentry()
@@ -587,7 +632,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                 if driver.labelled_data:
                     self._pending = (settings, snapshot)
                     return await self.async_step_values()
-                return self.async_update_and_abort(entry, subentry, data=record)
+                return await self._reconfigured(record)
             errors["base"] = str(error)
         return self.async_show_form(
             step_id="reconfigure",

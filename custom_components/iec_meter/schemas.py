@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from homeassistant.core import HomeAssistant
@@ -54,7 +54,9 @@ from .core.gateway import (
     PRIORITY_MAX,
     PRIORITY_MIN,
 )
+from .core.tariffs.model import Period, Tariff, Zone
 from .core.transport import BAUDRATES, BYTESIZES, NETWORK_SCHEMES, is_network_url
+from .tariff_settings import CONF_TARIFF
 
 if TYPE_CHECKING:
     from .compat import FormSchema
@@ -62,7 +64,9 @@ if TYPE_CHECKING:
 _TCP_PORT_MAX = 65535
 
 
-def box(minimum: float, maximum: float, unit: str | None = None, step: float = 1) -> Any:
+def box(
+    minimum: float, maximum: float, unit: str | None = None, step: float | Literal["any"] = 1
+) -> Any:
     """A number entered in a box."""
     config = selector.NumberSelectorConfig(
         min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
@@ -421,3 +425,130 @@ def gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_PRIORITY: int(user_input[CONF_PRIORITY]),
         CONF_INACTIVITY_TIMEOUT: int(user_input[CONF_INACTIVITY_TIMEOUT]),
     }
+
+
+#: The tariff step's choice of no tariff (no cost statistics), and the access tariffs by
+#: slugs of their names (hassfest takes only slugs as option keys), to the names stored.
+NO_TARIFF = "none"
+TARIFF_CHOICES: dict[str, str] = {
+    tariff.value.lower().replace(".", "_"): tariff.value for tariff in Tariff
+}
+_CHOICE_OF_TARIFF = {name: choice for choice, name in TARIFF_CHOICES.items()}
+CONF_ZONE = "zone"
+CONF_PRICE_SOURCE = "price_source"
+CONF_PRICE_ENTITY = "price_entity"
+CONF_COMPENSATION_PRICE = "compensation_price"
+CONF_TAX_PERCENT = "tax_percent"
+#: Where energy is priced: the prices typed per period, or an entity's hourly mean.
+PRICE_SOURCES = ("fixed", "entity")
+#: The collapsed part of the tariff form with the numbers per period.
+PRICES = "prices"
+#: Stored per-period settings, the prefix of their form fields, their unit and maximum.
+_PER_PERIOD: tuple[tuple[str, str, str, float], ...] = (
+    ("energy_prices", "energy", "€/kWh", 10),
+    ("power_prices", "power", "€/kW·year", 1000),
+    ("contracted_powers", "contracted", "kW", 100_000),
+)
+
+
+def tariff_form_values(stored: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The tariff form's values (folded part beside the others) for stored settings."""
+    if not stored:
+        return {}
+    values: dict[str, Any] = {
+        CONF_TARIFF: _CHOICE_OF_TARIFF.get(str(stored.get(CONF_TARIFF)), NO_TARIFF),
+        CONF_ZONE: stored.get(CONF_ZONE, Zone.PENINSULA.value),
+        CONF_PRICE_SOURCE: "entity" if stored.get(CONF_PRICE_ENTITY) else "fixed",
+        CONF_TAX_PERCENT: stored.get(CONF_TAX_PERCENT, 0),
+    }
+    for key in (CONF_PRICE_ENTITY, CONF_COMPENSATION_PRICE):
+        if stored.get(key) is not None:
+            values[key] = stored[key]
+    for group, prefix, _unit, _maximum in _PER_PERIOD:
+        for period, value in stored.get(group, {}).items():
+            values[f"{prefix}_{str(period).lower()}"] = value
+    return values
+
+
+def tariff_schema(values: Mapping[str, Any]) -> FormSchema:
+    """Tariff, zone, price source and taxes; the numbers per period folded away.
+
+    Optional numbers show their value as a suggestion, not a default, so that a cleared
+    box stays empty. The folded part has no default of its own (see ``meter_schema``).
+    """
+    values = unfolded_prices(values)
+
+    def optional(key: str) -> Any:
+        return vol.Optional(key, description={"suggested_value": values.get(key)})
+
+    prices: dict[Any, Any] = {}
+    for _group, prefix, unit, maximum in _PER_PERIOD:
+        for period in Period:
+            key = f"{prefix}_{period.value.lower()}"
+            prices[optional(key)] = box(0, maximum, unit, step="any")
+    return form_schema(
+        {
+            vol.Required(CONF_TARIFF, default=values.get(CONF_TARIFF, NO_TARIFF)): dropdown(
+                [NO_TARIFF, *TARIFF_CHOICES], CONF_TARIFF
+            ),
+            vol.Required(CONF_ZONE, default=values.get(CONF_ZONE, Zone.PENINSULA.value)): (
+                dropdown([zone.value for zone in Zone], CONF_ZONE)
+            ),
+            vol.Required(
+                CONF_PRICE_SOURCE, default=values.get(CONF_PRICE_SOURCE, PRICE_SOURCES[0])
+            ): dropdown(PRICE_SOURCES, CONF_PRICE_SOURCE),
+            optional(CONF_PRICE_ENTITY): selector.EntitySelector(
+                selector.EntitySelectorConfig(domain="sensor")
+            ),
+            vol.Optional(PRICES): section(form_schema(prices), {"collapsed": True}),
+            optional(CONF_COMPENSATION_PRICE): box(0, 10, "€/kWh", step="any"),
+            vol.Required(CONF_TAX_PERCENT, default=values.get(CONF_TAX_PERCENT, 0)): box(
+                0, 100, "%", step="any"
+            ),
+        }
+    )
+
+
+def unfolded_prices(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """A tariff form's values with the folded part's values beside the others."""
+    return {**user_input, **user_input.get(PRICES, {})}
+
+
+def tariff_data(user_input: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The tariff settings to store from the form; None for "no tariff".
+
+    Only the tariff's own periods are kept (2.0TD: three energy, two power periods), and
+    for an entity as price source no energy prices; ``cost_settings`` checks the rest.
+    """
+    entered = unfolded_prices(user_input)
+    choice = str(entered.get(CONF_TARIFF, NO_TARIFF))
+    if choice == NO_TARIFF:
+        return None
+    tariff = Tariff(TARIFF_CHOICES[choice])
+    counts = {
+        "energy_prices": tariff.energy_periods,
+        "power_prices": tariff.power_periods,
+        "contracted_powers": tariff.power_periods,
+    }
+    if entered.get(CONF_PRICE_SOURCE) == "entity":
+        counts.pop("energy_prices")
+    settings: dict[str, Any] = {
+        CONF_TARIFF: tariff.value,
+        CONF_ZONE: str(entered.get(CONF_ZONE, Zone.PENINSULA.value)),
+    }
+    if "energy_prices" not in counts and entered.get(CONF_PRICE_ENTITY):
+        settings[CONF_PRICE_ENTITY] = str(entered[CONF_PRICE_ENTITY])
+    for group, prefix, _unit, _maximum in _PER_PERIOD:
+        if group not in counts:
+            continue
+        periods: dict[str, float] = {}
+        for number in range(1, counts[group] + 1):
+            value = entered.get(f"{prefix}_p{number}")
+            if value is not None:
+                periods[Period.of(number).value] = float(value)
+        if periods:
+            settings[group] = periods
+    if entered.get(CONF_COMPENSATION_PRICE) is not None:
+        settings[CONF_COMPENSATION_PRICE] = float(entered[CONF_COMPENSATION_PRICE])
+    settings[CONF_TAX_PERCENT] = float(entered.get(CONF_TAX_PERCENT, 0))
+    return settings

@@ -120,12 +120,13 @@ async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
     """ "Reconfigure meter" opens with each meter's values and saves them unchanged.
 
     The IEC 62056-21 meter then shows "Values to show" with its current ticks: Flat was
-    added with the usual ones (Energy import ticked, Energy import tariff 1 not).
+    added with the usual ones (Energy import ticked, Energy import tariff 1 not); each
+    IEC 102 meter shows "Tariff and prices", saved with its default (no tariff).
     """
     await open_integration(ui)
     meters = await ui.page.get_by_role("button", name="Reconfigure meter").count()
     assert meters >= 3  # Shop, Garage (IEC 102) and Flat (IEC 62056-21)
-    values_steps = 0
+    values_steps = tariff_steps = 0
     for index in range(meters):
         await open_integration(ui)
         await ui.page.get_by_role("button", name="Reconfigure meter").nth(index).click()
@@ -135,8 +136,12 @@ async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
             assert await box.input_value() != ""
         await ui.submit("Reconfigure meter")
         values = ui.dialog.get_by_text("Values to show", exact=True)
-        await expect(values.or_(ui.done).first).to_be_visible(timeout=STEP_MS)
-        if await values.count():
+        tariff = ui.dialog.get_by_text("Tariff and prices", exact=True)
+        await expect(values.or_(tariff).or_(ui.done).first).to_be_visible(timeout=STEP_MS)
+        if await tariff.count():
+            tariff_steps += 1
+            await ui.submit("Tariff and prices")  # "None" as offered: no cost statistics
+        elif await values.count():
             values_steps += 1
             ticked = ui.dialog.get_by_role("checkbox", name="Energy import", exact=True)
             unticked = ui.dialog.get_by_role("checkbox", name="Energy import tariff 1", exact=True)
@@ -145,6 +150,7 @@ async def test_reconfigure_meter_shows_its_values(ui: Ui) -> None:
             await ui.submit("Values to show")
         await ui.finish()
     assert values_steps == 1  # only Flat's protocol labels its values
+    assert tariff_steps == meters - 1  # only the IEC 102 meters have a load profile
 
 
 async def test_options(ui: Ui, env: Env) -> None:

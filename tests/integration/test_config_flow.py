@@ -52,6 +52,7 @@ from custom_components.iec_meter.core.iec62056.driver import (
     T2_MS,
 )
 from custom_components.iec_meter.schemas import kept_title
+from custom_components.iec_meter.tariff_settings import CONF_TARIFF
 from simulator.iec102_meter import MeterConfig
 from simulator.line import Faults
 from tests.conftest import make_line, serving
@@ -527,9 +528,12 @@ async def test_reconfigure_a_meter(hass: HomeAssistant, simulated: Simulated) ->
     result = await reconfigure({**fields, CONF_LINK_ADDRESS: 2, CONF_PASSWORD: "1"})
     assert result["reason"] == "wrong_meter"
     result = await reconfigure({**fields, CONF_PASSWORD: "3"})
+    assert result["step_id"] == "tariff"  # a meter with a load profile: its tariff next
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.subentries[subentry_id].data[CONF_PASSWORD] == 3
+    assert CONF_TARIFF not in entry.subentries[subentry_id].data
     assert entry.subentries[subentry_id].data[CONF_TIME_ZONE] == "Atlantic/Canary"
     assert hass.states.get("sensor.house_energy_import").state != "unavailable"
 
@@ -626,6 +630,121 @@ async def test_reconfigure_an_iec62056_meter_offers_its_values_again(
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=31))
     await hass.async_block_till_done()
     assert float(hass.states.get("sensor.house_energy_import").state) == 12345.0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+#: The meter form of the simulated IEC 102 meter on reconfigure, as its user sends it.
+RECONFIGURE_102 = {CONF_LINK_ADDRESS: 1, CONF_POINT_ADDRESS: 1, CONF_PASSWORD: "1"}
+
+
+def form_values(result: dict[str, Any]) -> dict[str, Any]:
+    """What a form starts with: defaults and suggested values, folded sections included."""
+    values: dict[str, Any] = {}
+    for key, value in result["data_schema"].schema.items():
+        if isinstance(value, data_entry_flow.section):
+            values.update(form_values({"data_schema": value.schema}))
+        elif callable(key.default):
+            values[str(key)] = key.default()
+        elif (key.description or {}).get("suggested_value") is not None:
+            values[str(key)] = key.description["suggested_value"]
+    return values
+
+
+async def test_reconfigure_an_iec102_meter_sets_its_tariff(
+    hass: HomeAssistant, simulated: Simulated
+) -> None:
+    """The tariff step: none, fixed prices, an entity, an error, and what it shows again."""
+    entry = await setup_entry(hass, make_entry(simulated.url, meter_subentry("House")))
+    (subentry_id,) = entry.subentries
+    subentries = hass.config_entries.subentries
+
+    async def tariff_step() -> dict[str, Any]:
+        result = await entry.start_subentry_reconfigure_flow(hass, subentry_id)
+        result = await subentries.async_configure(result["flow_id"], RECONFIGURE_102)
+        assert result["type"] is FlowResultType.FORM
+        assert result["step_id"] == "tariff"
+        return result
+
+    def stored() -> Any:
+        return entry.subentries[subentry_id].data.get(CONF_TARIFF)
+
+    result = await tariff_step()
+    assert form_values(result) == {
+        "tariff": "none", "zone": "peninsula", "price_source": "fixed", "tax_percent": 0
+    }  # fmt: skip
+    tariff = selectors(result["data_schema"])["tariff"]
+    assert tariff.config["options"] == [
+        "none", "2_0td", "3_0td", "6_1td", "6_2td", "6_3td", "6_4td"
+    ]  # fmt: skip
+    assert schemas.translatable(tariff.config["options"])
+    # Fixed prices: only 2.0TD's periods are kept (energy P1-P3, power P1-P2).
+    fixed = {
+        "tariff": "2_0td",
+        "zone": "canarias",
+        "price_source": "fixed",
+        "prices": {
+            "energy_p1": 0.18, "energy_p2": 0.12, "energy_p3": 0.08, "energy_p4": 0.5,
+            "power_p1": 30.7, "power_p2": 1.4, "power_p3": 9.0,
+            "contracted_p1": 4.6, "contracted_p2": 4.6,
+        },
+        "compensation_price": 0.05,
+        "tax_percent": 26.4,
+    }  # fmt: skip
+    result = await subentries.async_configure(result["flow_id"], fixed)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert stored() == {
+        "tariff": "2.0TD",
+        "zone": "canarias",
+        "energy_prices": {"P1": 0.18, "P2": 0.12, "P3": 0.08},
+        "power_prices": {"P1": 30.7, "P2": 1.4},
+        "contracted_powers": {"P1": 4.6, "P2": 4.6},
+        "compensation_price": 0.05,
+        "tax_percent": 26.4,
+    }
+    assert entry.state is ConfigEntryState.LOADED
+    # A second reconfigure shows the stored settings.
+    result = await tariff_step()
+    shown = {**{k: v for k, v in fixed.items() if k != "prices"}, **fixed["prices"]}
+    for extra in ("energy_p4", "power_p3"):
+        del shown[extra]
+    assert form_values(result) == shown
+
+    # An entity as price source: the fixed energy prices go.
+    entity = {"tariff": "3_0td", "zone": "peninsula", "price_source": "entity",
+              "price_entity": "sensor.pvpc", "prices": {"energy_p1": 0.2}, "tax_percent": 0}  # fmt: skip
+    result = await subentries.async_configure(result["flow_id"], entity)
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert stored() == {
+        "tariff": "3.0TD", "zone": "peninsula", "price_entity": "sensor.pvpc", "tax_percent": 0.0
+    }  # fmt: skip
+    result = await tariff_step()
+    assert form_values(result) == {
+        "tariff": "3_0td", "zone": "peninsula", "price_source": "entity",
+        "price_entity": "sensor.pvpc", "tax_percent": 0.0,
+    }  # fmt: skip
+
+    # An entity source without its entity: the reason is shown, the input kept.
+    bad = {"tariff": "6_1td", "zone": "baleares", "price_source": "entity",
+           "prices": {"power_p6": 2.5}, "tax_percent": 10}  # fmt: skip
+    result = await subentries.async_configure(result["flow_id"], bad)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "tariff"
+    assert result["errors"] == {"base": "invalid_tariff"}
+    assert "price_entity" in result["description_placeholders"]["reason"]
+    assert form_values(result) == {
+        "tariff": "6_1td", "zone": "baleares", "price_source": "entity",
+        "power_p6": 2.5, "tax_percent": 10,
+    }  # fmt: skip
+    assert stored()["tariff"] == "3.0TD"  # nothing saved
+
+    # None removes the settings.
+    result = await subentries.async_configure(result["flow_id"], {**bad, "tariff": "none"})
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert CONF_TARIFF not in entry.subentries[subentry_id].data
+    assert entry.state is ConfigEntryState.LOADED
     assert await hass.config_entries.async_unload(entry.entry_id)
 
 
