@@ -23,7 +23,6 @@ from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, Sen
 from homeassistant.const import PERCENTAGE
 from homeassistant.util import dt as dt_util
 
-from .const import LOGGER
 from .coordinator import IecMeterCoordinator
 from .core.model import Snapshot
 from .core.tariffs.model import Period
@@ -54,7 +53,6 @@ def tariff_entities(coordinator: IecMeterCoordinator) -> list[SensorEntity]:
     power = settings.plan.power
     if power is not None and power.contracted:
         entities.append(ContractedLoadSensor(coordinator, settings))
-    LOGGER.debug("%s: %d tariff sensors", coordinator.subentry.title, len(entities))
     return entities
 
 

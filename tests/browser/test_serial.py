@@ -10,19 +10,19 @@ its own (serial-en, serial-es) under the run's folder.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 import functools
 import json
 from pathlib import Path
 import re
-import sys
 from typing import Any, Literal
 
 from playwright.async_api import Browser, Locator, expect
 import pytest
 import pytest_asyncio
+
+from tests.simulator.process import simulator_process
 
 from .conftest import SHOTS, SPANISH, STEP_MS, Env, Ui, Words
 
@@ -33,33 +33,9 @@ TRANSLATIONS = Path(__file__).parents[2] / "custom_components" / "iec_meter" / "
 WALKS = {"en": ("House", "62056001", Words()), "es": ("Casa", "62056002", SPANISH)}
 
 
-@contextlib.asynccontextmanager
-async def pty_meter(serial: str) -> AsyncIterator[str]:
+def pty_meter(serial: str) -> contextlib.AbstractAsyncContextManager[str]:
     """An IEC 62056-21 simulator (mode C) on a pseudo-terminal: its path while the block runs."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "simulator",
-        "iec62056",
-        "--pty",
-        "--mode",
-        "C",
-        "--no-pace",
-        "--serial",
-        serial,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdout is not None
-    try:
-        async with asyncio.timeout(30):
-            while not (line := (await process.stdout.readline()).decode()).startswith("READY "):
-                assert line, "the simulator exited before it was ready"
-        yield line.split()[1]
-    finally:
-        process.terminate()
-        async with asyncio.timeout(30):
-            await process.wait()
+    return simulator_process("iec62056", "--pty", "--mode", "C", "--no-pace", "--serial", serial)
 
 
 async def call_ws(ui: Ui, message: dict[str, Any]) -> Any:
