@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from custom_components.iec_meter.core.tariffs.excess import ExcessMethod
 from custom_components.iec_meter.core.tariffs.model import Period, Tariff, Zone
 from custom_components.iec_meter.tariff_settings import cost_settings
 
@@ -89,3 +90,18 @@ def test_prices_from_entities() -> None:
 def test_unusable_settings_say_why(tariff: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         cost_settings({"tariff": tariff})
+
+
+def test_excess_price_and_method() -> None:
+    raw = {"tariff": "3.0TD", "energy_prices": {"P1": 0.2}}
+    plain = cost_settings({"tariff": raw})
+    assert plain is not None and plain.excess_price is None
+    settings = cost_settings(
+        {"tariff": {**raw, "excess_price": 1.4, "excess_method": "quarter_hourly"}}
+    )
+    assert settings is not None
+    assert (settings.excess_price, settings.excess_method) == (1.4, ExcessMethod.QUARTER_HOURLY)
+    with pytest.raises(ValueError, match="excess_price"):
+        cost_settings({"tariff": {**raw, "excess_price": -1}})
+    with pytest.raises(ValueError, match="quarterly"):
+        cost_settings({"tariff": {**raw, "excess_method": "quarterly"}})

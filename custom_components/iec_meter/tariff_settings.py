@@ -8,7 +8,15 @@ power prices in €/kW and year, contracted powers in kW, per period ("P1".."P6"
      "energy_prices": {"P1": 0.18, ...}  or  "price_entity": "sensor.pvpc",
      "power_prices": {"P1": 30.7, ...}, "contracted_powers": {"P1": 15, ...},
      "compensation_price": 0.05  or  "compensation_entity": "sensor.surplus",
-     "tax_percent": 26.4}
+     "excess_price": 1.4064, "excess_method": "maximeter" | "quarter_hourly",
+     "tax_percent": 26.4,
+     "since": "2026-11-01",
+     "earlier": [{...older settings, each with its own "since"...}]}
+
+``since`` is the local date from which these settings price the hours (absent: every
+hour); ``earlier`` keeps the settings they replaced, oldest first, so that a price
+change never reprices the hours before it applies. ``excess_price`` (€/kW, absent: no
+excess estimate) and the method are what the CNMC sets and the measuring point's type.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any, Final
 
 from .core.tariffs.calendar import TariffCalendar
 from .core.tariffs.cost import CostPlan, FixedPrices, PowerTerm
+from .core.tariffs.excess import ExcessMethod
 from .core.tariffs.model import Period, Tariff, Zone
 
 #: Key of the tariff settings in a meter's subentry data.
@@ -34,6 +43,10 @@ class CostSettings:
     price_entity: str | None = None
     #: The same for the compensation of exported energy.
     compensation_entity: str | None = None
+    #: The excess-power price (€/kW); None: no excess estimate.
+    excess_price: float | None = None
+    #: Which formula bills the excess (the measuring point's type).
+    excess_method: ExcessMethod = ExcessMethod.MAXIMETER
 
 
 def _per_period(raw: Any, what: str, tariff: Tariff, count: int) -> dict[Period, float]:
@@ -89,6 +102,10 @@ def cost_settings(data: Mapping[str, Any]) -> CostSettings | None:
     tax = raw.get("tax_percent", 0.0)
     if not isinstance(tax, int | float) or not 0 <= tax <= 100:
         raise ValueError(f"tax_percent must be 0 to 100, got {tax!r}")
+    excess = raw.get("excess_price")
+    if excess is not None and (not isinstance(excess, int | float) or excess < 0):
+        raise ValueError(f"excess_price must be at least 0, got {excess!r}")
+    method = ExcessMethod(raw.get("excess_method", ExcessMethod.MAXIMETER))
     plan = CostPlan(
         calendar=calendar,
         energy_prices=FixedPrices(energy),
@@ -100,4 +117,10 @@ def cost_settings(data: Mapping[str, Any]) -> CostSettings | None:
         ),
         tax_percent=float(tax),
     )
-    return CostSettings(plan, energy_entity, compensation_entity)
+    return CostSettings(
+        plan,
+        energy_entity,
+        compensation_entity,
+        None if excess is None else float(excess),
+        method,
+    )
