@@ -9,7 +9,7 @@ import pytest
 
 from custom_components.iec_meter.core.tariffs.excess import ExcessMethod
 from custom_components.iec_meter.core.tariffs.model import Period, Tariff, Zone
-from custom_components.iec_meter.tariff_settings import cost_settings
+from custom_components.iec_meter.tariff_settings import cost_settings, with_meter_powers
 
 MOMENT = datetime(2026, 1, 7, 9, tzinfo=UTC)  # 10:00 in Madrid, a working day
 
@@ -105,3 +105,18 @@ def test_excess_price_and_method() -> None:
         cost_settings({"tariff": {**raw, "excess_price": -1}})
     with pytest.raises(ValueError, match="quarterly"):
         cost_settings({"tariff": {**raw, "excess_method": "quarterly"}})
+
+
+def test_the_meters_contracted_powers_fill_in_only_what_was_not_entered() -> None:
+    raw = {"tariff": "2.0TD", "energy_prices": {"P1": 0.2}, "power_prices": {"P1": 30, "P2": 2}}
+    settings = cost_settings({"tariff": raw})
+    assert settings is not None
+    filled = with_meter_powers(settings, {1: 4.6, 2: 4.6, 3: 4.6})  # P3 beyond 2.0TD's two
+    assert filled.plan.power is not None
+    assert filled.plan.power.contracted == {Period.P1: 4.6, Period.P2: 4.6}
+    assert with_meter_powers(settings, {}) is settings
+    assert with_meter_powers(settings, {3: 5.0, 1: 0.0}) is settings
+    entered = cost_settings({"tariff": {**raw, "contracted_powers": {"P1": 3.3, "P2": 3.3}}})
+    assert entered is not None and with_meter_powers(entered, {1: 9.9}) is entered
+    no_term = cost_settings({"tariff": {"tariff": "2.0TD", "energy_prices": {"P1": 0.2}}})
+    assert no_term is not None and with_meter_powers(no_term, {1: 4.6}) is no_term

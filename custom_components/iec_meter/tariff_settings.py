@@ -22,7 +22,7 @@ excess estimate) and the method are what the CNMC sets and the measuring point's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from .core.tariffs.calendar import TariffCalendar
@@ -124,3 +124,23 @@ def cost_settings(data: Mapping[str, Any]) -> CostSettings | None:
         None if excess is None else float(excess),
         method,
     )
+
+
+def with_meter_powers(settings: CostSettings, powers: Mapping[int, float]) -> CostSettings:
+    """The settings with the meter's own contracted powers where none were entered.
+
+    ``powers`` is what the meter keeps (ASDU 144: tariff period number to kW). Entered
+    powers always win: the user may know of a contract change the meter has not had yet.
+    Without power prices there is no power term to complete, so nothing changes.
+    """
+    plan = settings.plan
+    term = plan.power
+    count = plan.calendar.tariff.power_periods
+    if term is None or term.contracted or not powers:
+        return settings
+    contracted = {
+        Period.of(number): float(kw) for number, kw in powers.items() if 1 <= number <= count and kw
+    }
+    if not contracted:
+        return settings
+    return replace(settings, plan=replace(plan, power=PowerTerm(term.prices, contracted)))
